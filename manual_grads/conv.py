@@ -1,0 +1,150 @@
+"""Convolution (1-d, 2-d, 3-d; any N-d) with hand-derived backward.
+
+Forward (cross-correlation, as in every deep-learning library)::
+
+    Z[n, o, t] = b[o] + sum_{c,i} W[o, c, i] * Xpad[n, c, t*s + i*d]
+
+Backward, as in the lecture ("Backprop in Convolutional Layers"):
+
+* dX — the upstream gradient, zero-upsampled by the stride, fully padded,
+  correlated with the *flipped* filters with input/output channels swapped
+  (i.e. convolved with the filters); then the zero padding is cropped off;
+* dW — the (padded) input correlated with the upstream gradient, summed over
+  the batch (stride and dilation exchange roles);
+* db — the upstream gradient summed over batch and space.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .mechanics import (
+    Pads,
+    as_tuple,
+    channels_to_batch,
+    correlate,
+    crop,
+    flip_spatial,
+    output_size,
+    pad,
+    resolve_padding,
+    swap_in_out,
+    zero_upsample,
+)
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Everything the backward needs to know about a convolution's shape."""
+
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    pads: Pads
+    groups: int
+    kernel: tuple[int, ...]
+    padded: tuple[int, ...]  # spatial size of the padded input
+
+    @classmethod
+    def of(cls, x: np.ndarray, w: np.ndarray, stride, padding, dilation, groups) -> "ConvGeometry":
+        nd = w.ndim - 2
+        if x.ndim != nd + 2:
+            raise ValueError(f"input must have shape (N, C, {nd} spatial dims) to match a {nd}-d filter bank; got shape {x.shape}")
+        stride = as_tuple(stride, nd, "stride")
+        dilation = as_tuple(dilation, nd, "dilation")
+        if min(stride) < 1 or min(dilation) < 1:
+            raise ValueError(f"stride and dilation must be >= 1, got stride={stride}, dilation={dilation}")
+        if not isinstance(groups, (int, np.integer)) or groups < 1:
+            raise ValueError(f"groups must be a positive int, got {groups!r}")
+        o, cg = w.shape[:2]
+        if x.shape[1] != cg * groups or o % groups:
+            raise ValueError(
+                f"channels do not fit groups={groups}: input has {x.shape[1]} channels, "
+                f"filters have shape {w.shape} (need C_in = groups * {cg} and C_out divisible by groups)"
+            )
+        kernel = tuple(w.shape[2:])
+        pads = resolve_padding(padding, kernel, dilation)
+        if padding == "same" and max(stride) > 1:
+            raise ValueError("padding='same' is only defined for stride 1")
+        padded = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads))
+        if any(output_size(n, k, s, d) < 1 for n, k, s, d in zip(padded, kernel, stride, dilation)):
+            raise ValueError(
+                f"kernel {kernel} with dilation {dilation} does not fit the padded input {padded}"
+            )
+        return cls(stride, dilation, pads, int(groups), kernel, padded)
+
+
+@dataclass(frozen=True)
+class ConvCache:
+    x_padded: np.ndarray
+    w: np.ndarray
+    has_bias: bool
+    geometry: ConvGeometry
+
+
+def conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """N-d convolution forward. Shapes: x (N, C_in, *S), w (C_out, C_in/groups, *K), b (C_out,)."""
+    x, w = np.asarray(x), np.asarray(w)
+    geo = ConvGeometry.of(x, w, stride, padding, dilation, groups)
+    xp = pad(x, geo.pads)
+    z = correlate(xp, w, geo.stride, geo.dilation, geo.groups)
+    if b is not None:
+        z += np.asarray(b).reshape((1, -1) + (1,) * (z.ndim - 2))
+    return z, ConvCache(xp, w, b is not None, geo)
+
+
+def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
+    """dX = crop( zero_upsample(dZ, s) (*) W ) — full convolution with the flipped, channel-swapped filters."""
+    k, s, d = geo.kernel, geo.stride, geo.dilation
+    dz_up = zero_upsample(dz, s)
+    full = pad(dz_up, tuple((di * (ki - 1), di * (ki - 1)) for ki, di in zip(k, d)))
+    dx_padded = correlate(full, flip_spatial(swap_in_out(w, geo.groups)), (1,) * len(k), d, geo.groups)
+    # rows past the last window (stride not dividing the input) received no gradient
+    trailing = tuple((0, n - m) for n, m in zip(geo.padded, dx_padded.shape[2:]))
+    return crop(pad(dx_padded, trailing), geo.pads)
+
+
+def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry) -> np.ndarray:
+    """dW[o, c, i] = sum_{n,t} dZ[n, o, t] * Xpad[n, c, t*s + i*d] — Xpad correlated with dZ (stride d, dilation s)."""
+    per_channel = correlate(
+        channels_to_batch(x_padded, geo.groups),  # (C_in/G, G*N, *S)
+        dz.swapaxes(0, 1),  # (C_out, N, *T) as a filter bank over the batch
+        stride=geo.dilation,
+        dilation=geo.stride,
+        groups=geo.groups,
+        count=geo.kernel,
+    )  # (C_in/G, C_out, *K)
+    return per_channel.swapaxes(0, 1)
+
+
+def conv_backward(dz, cache: ConvCache) -> dict[str, np.ndarray]:
+    """Gradients of an N-d convolution: ``{'x': dX, 'w': dW, 'b': db}`` (``'b'`` only with a bias).
+
+    dX = crop(upsample_s(dZ) (*) W);  dW = Xpad (*) upsample_s(dZ);  db = sum_{n,t} dZ.
+    """
+    dz = np.asarray(dz)
+    geo = cache.geometry
+    grads = {
+        "x": conv_input_grad(dz, cache.w, geo),
+        "w": conv_filter_grad(dz, cache.x_padded, geo),
+    }
+    if cache.has_bias:
+        grads["b"] = dz.sum(axis=(0,) + tuple(range(2, dz.ndim)))
+    return grads
+
+
+def _fixed_rank(nd: int):
+    def forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+        if np.ndim(w) != nd + 2:
+            raise ValueError(f"conv{nd}d expects filters of shape (C_out, C_in/groups, {nd} kernel dims); got shape {np.shape(w)}")
+        return conv_forward(x, w, b, stride, padding, dilation, groups)
+
+    forward.__name__ = f"conv{nd}d_forward"
+    forward.__doc__ = f"{nd}-d convolution forward; see :func:`conv_forward`."
+    return forward
+
+
+conv1d_forward = _fixed_rank(1)
+conv2d_forward = _fixed_rank(2)
+conv3d_forward = _fixed_rank(3)
+conv1d_backward = conv2d_backward = conv3d_backward = conv_backward

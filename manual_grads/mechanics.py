@@ -1,0 +1,194 @@
+"""Shared mechanics of every sliding-window layer, written once.
+
+All arrays are channels-first: ``(N, C, *spatial)``. Every layer module builds
+its forward and backward from these pieces:
+
+* :func:`as_tuple`, :func:`resolve_padding` — normalise user arguments;
+* :func:`pad`, :func:`crop` — zero padding and its adjoint (the lecture's
+  "the zero padding regions must be deleted before further backprop");
+* :func:`zero_upsample` — insert ``factor - 1`` zeros between samples (the
+  lecture's "upsampling derivative map by S") and its adjoint :func:`decimate`;
+* :func:`windows` — a read-only strided view of every window (im2col without
+  the copy);
+* :func:`correlate` — grouped N-d cross-correlation as one batched GEMM; the
+  conv forward, its input gradient and its filter gradient are all calls to it.
+"""
+from __future__ import annotations
+
+from math import prod
+from typing import Sequence, Union
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+IntOrTuple = Union[int, Sequence[int]]
+Pads = tuple[tuple[int, int], ...]
+
+
+def as_tuple(value: IntOrTuple, ndim: int, name: str) -> tuple[int, ...]:
+    """Broadcast an int (or a length-``ndim`` sequence) to a tuple of ints."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return (int(value),) * ndim
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int or a sequence of {ndim} ints, got {value!r}") from None
+    if len(items) == 1:
+        items = items * ndim
+    if len(items) != ndim or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items):
+        raise ValueError(f"{name} must be an int or a sequence of {ndim} ints, got {value!r}")
+    return tuple(int(v) for v in items)
+
+
+def resolve_padding(padding, kernel: Sequence[int], dilation: Sequence[int]) -> Pads:
+    """Per-dimension ``(before, after)`` zero padding.
+
+    ``padding`` is an int, a per-dimension tuple, ``'valid'`` (no padding) or
+    ``'same'`` (output size = input size at stride 1; when the total
+    ``dilation * (kernel - 1)`` is odd, the extra zero goes after, as in torch).
+    """
+    ndim = len(kernel)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * ndim
+        if padding == "same":
+            totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+            return tuple((t // 2, t - t // 2) for t in totals)
+        raise ValueError(f"padding must be an int, a tuple, 'same' or 'valid', got {padding!r}")
+    sizes = as_tuple(padding, ndim, "padding")
+    if any(p < 0 for p in sizes):
+        raise ValueError(f"padding must be non-negative, got {padding!r}")
+    return tuple((p, p) for p in sizes)
+
+
+def pad(x: np.ndarray, pads: Pads) -> np.ndarray:
+    """Zero-pad the trailing ``len(pads)`` (spatial) axes of ``x``."""
+    if not any(lo or hi for lo, hi in pads):
+        return x
+    lead = x.ndim - len(pads)
+    shape = x.shape[:lead] + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[lead:], pads))
+    out = np.zeros(shape, dtype=x.dtype)
+    out[(Ellipsis,) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape[lead:], pads))] = x
+    return out
+
+
+def crop(x: np.ndarray, pads: Pads) -> np.ndarray:
+    """Adjoint of :func:`pad`: delete the padded borders of the spatial axes."""
+    return x[(Ellipsis,) + tuple(slice(lo, n - hi) for n, (lo, hi) in zip(x.shape[-len(pads):], pads))]
+
+
+def zero_upsample(x: np.ndarray, factor: Sequence[int], size: Sequence[int] | None = None) -> np.ndarray:
+    """Insert ``factor - 1`` zeros between neighbouring samples of the spatial axes.
+
+    The result has ``(n - 1) * factor + 1`` samples per axis, or ``size`` when
+    given (trailing zeros added). This is the adjoint of :func:`decimate`.
+    """
+    spatial = x.shape[-len(factor):]
+    natural = tuple((n - 1) * f + 1 for n, f in zip(spatial, factor))
+    size = natural if size is None else tuple(size)
+    if size == spatial:
+        return x
+    out = np.zeros(x.shape[: x.ndim - len(factor)] + size, dtype=x.dtype)
+    out[(Ellipsis,) + tuple(slice(0, (n - 1) * f + 1, f) for n, f in zip(spatial, factor))] = x
+    return out
+
+
+def decimate(x: np.ndarray, factor: Sequence[int]) -> np.ndarray:
+    """Keep every ``factor``-th sample of the spatial axes, starting at 0."""
+    return x[(Ellipsis,) + tuple(slice(None, None, f) for f in factor)]
+
+
+def output_size(size: int, kernel: int, stride: int, dilation: int) -> int:
+    """Number of window positions along one axis: ``floor((L - d(k-1) - 1) / s) + 1``."""
+    return (size - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def windows(
+    x: np.ndarray,
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    dilation: Sequence[int],
+    count: Sequence[int] | None = None,
+) -> np.ndarray:
+    """Read-only view ``(*lead, *out, *kernel)`` of every (dilated) window of ``x``.
+
+    ``view[..., t, i] = x[..., t * stride + i * dilation]`` per spatial axis.
+    ``count`` limits the number of window positions per axis (default: all).
+    """
+    nd = len(kernel)
+    lead, spatial = x.shape[:-nd], x.shape[-nd:]
+    full = tuple(output_size(n, k, s, d) for n, k, s, d in zip(spatial, kernel, stride, dilation))
+    out = full if count is None else tuple(count)
+    if any(o <= 0 for o in out) or any(o > f for o, f in zip(out, full)):
+        raise ValueError(
+            f"window of size {tuple(kernel)} (dilation {tuple(dilation)}, stride {tuple(stride)}) "
+            f"does not fit input of spatial size {tuple(spatial)}"
+        )
+    lead_strides, sp_strides = x.strides[:-nd], x.strides[-nd:]
+    return as_strided(
+        x,
+        shape=lead + out + tuple(kernel),
+        strides=lead_strides + tuple(st * s for st, s in zip(sp_strides, stride))
+        + tuple(st * d for st, d in zip(sp_strides, dilation)),
+        writeable=False,
+    )
+
+
+def correlate(
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: Sequence[int],
+    dilation: Sequence[int],
+    groups: int = 1,
+    count: Sequence[int] | None = None,
+) -> np.ndarray:
+    """Grouped N-d cross-correlation (what deep-learning libraries call convolution).
+
+    ``y[n, g*Og + o, t] = sum_{c, i} w[g*Og + o, c, i] * x[n, g*Cg + c, t*stride + i*dilation]``
+
+    with ``x`` of shape ``(N, G*Cg, *S)``, ``w`` of shape ``(G*Og, Cg, *K)`` and
+    ``y`` of shape ``(N, G*Og, *T)``. Implemented as im2col (one copy of the
+    window view) followed by one GEMM per group.
+    """
+    nd = w.ndim - 2
+    kernel = w.shape[2:]
+    n, c = x.shape[:2]
+    o, cg = w.shape[:2]
+    og = o // groups
+    win = windows(x, kernel, stride, dilation, count)  # (N, C, *T, *K)
+    out = win.shape[2:2 + nd]
+    win = win.reshape((n, groups, cg) + out + tuple(kernel))
+    # (G, N, *T, Cg, *K) -> columns (G, N*|T|, Cg*|K|)
+    perm = (1, 0) + tuple(range(3, 3 + nd)) + (2,) + tuple(range(3 + nd, 3 + 2 * nd))
+    cols = win.transpose(perm).reshape(groups, n * prod(out), cg * prod(kernel))
+    filters = w.reshape(groups, og, cg * prod(kernel))
+    y = np.matmul(cols, filters.transpose(0, 2, 1))  # (G, N*|T|, Og)
+    y = y.reshape((groups, n) + out + (og,))
+    # (G, N, *T, Og) -> (N, G, Og, *T)
+    y = y.transpose((1, 0, 2 + nd) + tuple(range(2, 2 + nd)))
+    return np.ascontiguousarray(y).reshape((n, o) + out)
+
+
+def flip_spatial(w: np.ndarray) -> np.ndarray:
+    """Reverse every spatial axis of a filter bank ``(O, C, *K)`` (the lecture's flipped filter)."""
+    return w[(slice(None), slice(None)) + (slice(None, None, -1),) * (w.ndim - 2)]
+
+
+def swap_in_out(w: np.ndarray, groups: int) -> np.ndarray:
+    """Filter bank ``(G*Og, Cg, *K)`` -> ``(G*Cg, Og, *K)``: exchange input and output channels per group."""
+    o, cg = w.shape[:2]
+    k = w.shape[2:]
+    return w.reshape((groups, o // groups, cg) + k).swapaxes(1, 2).reshape((groups * cg, o // groups) + k)
+
+
+def channels_to_batch(x: np.ndarray, groups: int) -> np.ndarray:
+    """``(N, G*C, *S)`` -> ``(C, G*N, *S)``: make channels the batch and the batch the channels, per group.
+
+    Used for the filter gradient, which correlates the input with the upstream
+    gradient and sums over the batch, exactly as the forward sums over channels.
+    """
+    n, c = x.shape[:2]
+    s = x.shape[2:]
+    return x.reshape((n, groups, c // groups) + s).transpose((2, 1, 0) + tuple(range(3, 3 + len(s)))).reshape(
+        (c // groups, groups * n) + s
+    )

@@ -1,0 +1,5 @@
+import sys
+
+from .verify import main
+
+sys.exit(main())

@@ -1,0 +1,33 @@
+"""Activation cases: every option, tie-heavy inputs (exact zeros, small integers, saturating values)."""
+from __future__ import annotations
+
+from functools import partial
+
+from .. import torch_ops
+from ..cases import Case, fmt, sweep, unique
+from ..spec import OpSpec
+
+OPTIONS = {
+    "relu": [{}],
+    "leaky_relu": [{}, {"negative_slope": 0.2}],
+    "sigmoid": [{}],
+    "tanh": [{}],
+    "softplus": [{}, {"beta": 2.0, "threshold": 5.0}],
+    "elu": [{}, {"alpha": 0.5}],
+    "gelu": [{"approximate": "none"}, {"approximate": "tanh"}],
+}
+SHAPES = [(7,), (3, 16), (2, 3, 4, 5)]
+
+
+def _case(name: str, p: dict) -> Case:
+    opts = p["options"]
+    label = "-".join([f"x{fmt(p['shape'])}"] + [f"{k}{fmt(v)}" for k, v in opts.items()])
+    return Case(name, {"x": p["shape"]}, opts, p["dtype"], label, inputs="ties")
+
+
+def activation_grid(name: str, full: bool = False) -> list[Case]:
+    """The activation grid is small enough to be the same in both modes."""
+    return unique(_case(name, p) for p in sweep({"options": OPTIONS[name], "shape": SHAPES}, {}))
+
+
+SPECS = [OpSpec(name, "activation", getattr(torch_ops, name), partial(activation_grid, name)) for name in OPTIONS]

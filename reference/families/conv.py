@@ -1,0 +1,59 @@
+"""Convolution cases: every stride, padding form, dilation, group and channel count."""
+from __future__ import annotations
+
+from functools import partial
+
+from .. import torch_ops
+from ..cases import Case, fmt, sweep, unique
+from ..spec import OpSpec
+
+KERNELS = {1: [1, 2, 3, 4, 5], 2: [(1, 1), (2, 2), (3, 3), (3, 2), (1, 4), (5, 3)], 3: [(1, 1, 1), (2, 3, 2)]}
+STRIDES = {1: [1, 2, 3], 2: [1, 2, 3, (2, 1), (1, 3)], 3: [1, (1, 2, 3)]}
+PADDINGS = {1: [0, 1, 2, "same", "valid"], 2: [0, 1, (2, 1), "same", "valid"], 3: [0, (1, 0, 2), "same"]}
+DILATIONS = {1: [1, 2, 3], 2: [1, 2, 3, (1, 2)], 3: [1, 2]}
+SIZES = {1: [5, 8, 11, 13], 2: [(5, 5), (7, 9), (8, 6), (11, 10)], 3: [(4, 5, 6), (6, 5, 4)]}
+# (C_in, C_out, groups): single channel, C_in != C_out both ways, C_in = C_out, grouped, depthwise (x1, x2)
+CHANNELS = [(1, 1, 1), (1, 3, 1), (3, 2, 1), (2, 2, 1), (4, 6, 2), (3, 3, 3), (2, 4, 2), (4, 4, 1)]
+
+
+def _per_dim(v, nd):
+    return tuple(v) if isinstance(v, tuple) else (v,) * nd
+
+
+def _case(nd: int, p: dict) -> Case | None:
+    kernel, stride, dilation = (_per_dim(p[a], nd) for a in ("kernel", "stride", "dilation"))
+    padding = p["padding"]
+    if padding == "same" and max(stride) > 1:
+        return None  # undefined (torch refuses it too)
+    if isinstance(padding, str):
+        pad_total = [d * (k - 1) if padding == "same" else 0 for k, d in zip(kernel, dilation)]
+    else:
+        pad_total = [2 * q for q in _per_dim(padding, nd)]
+    # grow the input until the dilated kernel fits, keeping the drawn size's remainder variety
+    size = tuple(max(s, d * (k - 1) + 1 - t) for s, k, d, t in zip(_per_dim(p["size"], nd), kernel, dilation, pad_total))
+    c_in, c_out, groups = p["channels"]
+    n, bias = p["batch"], p["bias"]
+    label = (
+        f"n{n}-c{c_in}o{c_out}-g{groups}-x{fmt(size)}-k{fmt(p['kernel'])}-stride{fmt(p['stride'])}"
+        f"-pad{fmt(padding)}-dil{fmt(p['dilation'])}-{'bias' if bias else 'nobias'}"
+    )
+    return Case(
+        op=f"conv{nd}d",
+        shapes={"x": (n, c_in) + size, "w": (c_out, c_in // groups) + kernel, "b": (c_out,) if bias else None},
+        config={"stride": p["stride"], "padding": padding, "dilation": p["dilation"], "groups": groups},
+        dtype=p["dtype"],
+        label=label,
+    )
+
+
+def conv_grid(nd: int, full: bool = False) -> list[Case]:
+    structural = {"kernel": KERNELS[nd], "stride": STRIDES[nd], "padding": PADDINGS[nd], "dilation": DILATIONS[nd]}
+    cycled = {"channels": CHANNELS, "batch": [1, 2, 3], "bias": [True, False], "size": SIZES[nd]}
+    return unique(_case(nd, p) for p in sweep(structural, cycled, expand=("channels", "bias") if full else ()))
+
+
+SPECS = [
+    OpSpec("conv1d", "conv", torch_ops.conv1d, partial(conv_grid, 1)),
+    OpSpec("conv2d", "conv", torch_ops.conv2d, partial(conv_grid, 2)),
+    OpSpec("conv3d", "conv", torch_ops.conv3d, partial(conv_grid, 3)),
+]

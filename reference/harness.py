@@ -1,0 +1,119 @@
+"""Run one case: the torch oracle, then the implementation under test, then the comparison.
+
+The implementation is any object (usually a module) with ``<op>_forward`` and
+``<op>_backward`` attributes following the ``manual_grads`` pattern. Whatever
+the implementation does — raise, return garbage, mutate its inputs — the result
+is a :class:`CaseResult` naming what went wrong; the harness itself does not
+raise for implementation faults.
+"""
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import sampling
+from .cases import Case
+from .compare import Comparison, compare_array, gradient_label, unchanged
+from .registry import SPECS
+from .torch_ops import autograd_vjp
+
+
+@dataclass
+class Oracle:
+    """The reference side of a case: inputs, upstream gradient, torch's output and gradients."""
+
+    inputs: dict[str, np.ndarray | None]
+    upstream: np.ndarray
+    out: np.ndarray
+    grads: dict[str, np.ndarray]
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    seed: int
+    base_seed: int
+    checks: list[Comparison] = field(default_factory=list)
+    error: str = ""  # the implementation raised or returned something unusable
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and all(c.ok for c in self.checks)
+
+    def check(self, name: str) -> Comparison | None:
+        return next((c for c in self.checks if c.name == name), None)
+
+    def report(self) -> str:
+        failed = [c for c in self.checks if not c.ok]
+        head = f"{self.case.op} FAILED" + (
+            f" in {', '.join(gradient_label(c.name) for c in failed)}" if failed else ""
+        )
+        lines = [head, f"  configuration: {self.case.describe()}"]
+        if self.error:
+            lines.append(f"  {self.error}")
+        lines += ["  " + c.report().replace("\n", "\n  ") for c in failed]
+        lines.append(
+            f"  seed: {self.seed} (case {self.case.id!r}, base seed {self.base_seed}); reproduce with: "
+            f"python -m pytest --seed {self.base_seed} -k \"{self.case.id}\""
+        )
+        return "\n".join(lines)
+
+
+def oracle(case: Case, seed: int) -> Oracle:
+    """Draw the case's inputs from ``seed`` and compute torch's output and gradients for them."""
+    rng = np.random.default_rng(seed)
+    inputs = sampling.draw_inputs(case, rng)
+    out, grads, upstream = autograd_vjp(
+        SPECS[case.op].torch_forward, inputs, case.config, lambda shape: sampling.draw_upstream(rng, shape)
+    )
+    return Oracle(inputs, upstream, out, grads)
+
+
+def _describe_exception(stage: str, exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return f"{stage} raised {type(exc).__name__}: {exc}{where}"
+
+
+def run_case(case: Case, impl, base_seed: int = 0, reference: Oracle | None = None) -> CaseResult:
+    """Verify ``impl``'s forward and backward of ``case`` against torch.autograd."""
+    seed = case.seed(base_seed)
+    result = CaseResult(case, seed, base_seed)
+    ref = reference or oracle(case, seed)
+    forward = getattr(impl, f"{case.op}_forward", None)
+    backward = getattr(impl, f"{case.op}_backward", None)
+    if forward is None or backward is None:
+        missing = [f"{case.op}_{p}" for p, f in (("forward", forward), ("backward", backward)) if f is None]
+        result.error = f"not implemented: {', '.join(missing)} not found in {getattr(impl, '__name__', impl)!r}"
+        return result
+    inputs = {k: None if v is None else v.copy() for k, v in ref.inputs.items()}
+    upstream = ref.upstream.copy()
+    try:
+        returned = forward(*inputs.values(), **case.config)
+        out, cache = returned
+    except Exception as exc:
+        if "returned" in locals():
+            result.error = f"{case.op}_forward must return (output, cache); got {type(returned).__name__}"
+        else:
+            result.error = _describe_exception(f"{case.op}_forward", exc)
+        return result
+    result.checks.append(compare_array("out", out, ref.out))
+    try:
+        grads = backward(upstream, cache)
+    except Exception as exc:
+        result.error = _describe_exception(f"{case.op}_backward", exc)
+        return result
+    if not isinstance(grads, dict):
+        result.error = f"{case.op}_backward must return a dict {{input name: gradient}}; got {type(grads).__name__}"
+        return result
+    for name, expected in ref.grads.items():
+        result.checks.append(compare_array(name, grads.get(name), expected))
+    extra = sorted(k for k, v in grads.items() if k not in ref.grads and v is not None)
+    if extra:
+        result.error = f"{case.op}_backward returned gradients for inputs that do not exist here: {extra}"
+    for name, before in ref.inputs.items():
+        result.checks.append(unchanged(f"input {name}", before, inputs[name]))
+    result.checks.append(unchanged("upstream gradient dY", ref.upstream, upstream))
+    return result

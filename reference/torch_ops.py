@@ -1,0 +1,91 @@
+"""Torch mirrors of the ``manual_grads`` forwards, and one generic autograd VJP.
+
+A mirror only states the forward in torch, with the same signature as the
+NumPy op; :func:`autograd_vjp` turns any mirror into (output, gradients) for a
+given upstream gradient through ``torch.autograd``. No backward is hand-written
+on this side.
+"""
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+import warnings
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+# torch's performance note for padding='same' with even kernels; irrelevant to correctness
+warnings.filterwarnings("ignore", message="Using padding='same'", category=UserWarning)
+
+
+def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    return F.conv1d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    return F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+def conv3d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    return F.conv3d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+def relu(x):
+    return F.relu(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return F.leaky_relu(x, negative_slope)
+
+
+def sigmoid(x):
+    return torch.sigmoid(x)
+
+
+def tanh(x):
+    return torch.tanh(x)
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    return F.softplus(x, beta=beta, threshold=threshold)
+
+
+def elu(x, alpha=1.0):
+    return F.elu(x, alpha=alpha)
+
+
+def gelu(x, approximate="none"):
+    return F.gelu(x, approximate=approximate)
+
+
+def autograd_vjp(
+    forward: Callable[..., torch.Tensor],
+    arrays: Mapping[str, np.ndarray | None],
+    config: Mapping,
+    upstream: Callable[[tuple[int, ...]], np.ndarray],
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Run ``forward(**arrays, **config)`` in torch and back-propagate an upstream gradient.
+
+    ``upstream(shape)`` makes the upstream gradient once the output shape is
+    known. Returns ``(output, {name: gradient}, upstream gradient)`` as NumPy
+    arrays; an input the output does not depend on gets a zero gradient.
+    """
+    tensors = {
+        name: None if a is None else torch.from_numpy(np.array(a, copy=True)).requires_grad_(a.dtype.kind == "f")
+        for name, a in arrays.items()
+    }
+    out = forward(**tensors, **config)
+    dy = np.asarray(upstream(tuple(out.shape)), dtype=arrays_dtype(arrays))
+    out.backward(torch.from_numpy(dy.copy()))
+    grads = {
+        name: (t.grad if t.grad is not None else torch.zeros_like(t)).numpy()
+        for name, t in tensors.items()
+        if t is not None and t.requires_grad
+    }
+    return out.detach().numpy(), grads, dy
+
+
+def arrays_dtype(arrays: Mapping[str, np.ndarray | None]) -> np.dtype:
+    """The floating dtype of a case's arrays (they share one)."""
+    return next(a.dtype for a in arrays.values() if a is not None and a.dtype.kind == "f")
