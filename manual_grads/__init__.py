@@ -37,3 +37,46 @@ from .conv import (
     conv_backward,
     conv_forward,
 )
+from .depthwise import (
+    conventional_parameter_count,
+    depthwise_conv1d_backward,
+    depthwise_conv1d_forward,
+    depthwise_conv2d_backward,
+    depthwise_conv2d_forward,
+    separable_conv1d_backward,
+    separable_conv1d_forward,
+    separable_conv2d_backward,
+    separable_conv2d_forward,
+    separable_parameter_count,
+)
+from .interpolation import interpolate_backward, interpolate_forward
+from .pooling import (
+    adaptive_avg_pool1d_backward,
+    adaptive_avg_pool1d_forward,
+    adaptive_avg_pool2d_backward,
+    adaptive_avg_pool2d_forward,
+    avg_pool1d_backward,
+    avg_pool1d_forward,
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool1d_backward,
+    max_pool1d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+)
+from .resampling import (
+    downsample1d_backward,
+    downsample1d_forward,
+    downsample2d_backward,
+    downsample2d_forward,
+    upsample1d_backward,
+    upsample1d_forward,
+    upsample2d_backward,
+    upsample2d_forward,
+)
+from .transposed_conv import (
+    conv_transpose1d_backward,
+    conv_transpose1d_forward,
+    conv_transpose2d_backward,
+    conv_transpose2d_forward,
+)

@@ -16,6 +16,8 @@ from typing import Callable
 
 import numpy as np
 
+from ._api import specialise
+
 _erf = np.frompyfunc(math.erf, 1, 1)
 
 
@@ -116,9 +118,9 @@ def _config(act: Activation, kwargs: dict) -> dict:
     return {**act.defaults, **kwargs}
 
 
-def activation_forward(name: str, x, **kwargs):
-    """Y = f(X) for the activation ``name``; the result keeps X's dtype."""
-    act = ACTIVATIONS[name]
+def activation_forward(x, *, activation: str, **kwargs):
+    """Y = f(X) for the named activation; the result keeps X's dtype."""
+    act = ACTIVATIONS[activation]
     x = np.asarray(x)
     cfg = _config(act, kwargs)
     y = np.asarray(act.f(x, **cfg)).astype(x.dtype, copy=False)
@@ -132,21 +134,12 @@ def activation_backward(dy, cache: ActivationCache) -> dict[str, np.ndarray]:
     return {"x": (dy * derivative).astype(cache.x.dtype, copy=False)}
 
 
-def _bind(name: str):
-    def forward(x, **kwargs):
-        return activation_forward(name, x, **kwargs)
-
-    forward.__name__ = f"{name}_forward"
-    forward.__doc__ = f"{name} forward: Y = {name}(X). Options: {ACTIVATIONS[name].defaults or 'none'}."
-    return forward
-
-
-relu_forward = _bind("relu")
-leaky_relu_forward = _bind("leaky_relu")
-sigmoid_forward = _bind("sigmoid")
-tanh_forward = _bind("tanh")
-softplus_forward = _bind("softplus")
-elu_forward = _bind("elu")
-gelu_forward = _bind("gelu")
+relu_forward = specialise(activation_forward, "relu", activation="relu")
+leaky_relu_forward = specialise(activation_forward, "leaky_relu", activation="leaky_relu")
+sigmoid_forward = specialise(activation_forward, "sigmoid", activation="sigmoid")
+tanh_forward = specialise(activation_forward, "tanh", activation="tanh")
+softplus_forward = specialise(activation_forward, "softplus", activation="softplus")
+elu_forward = specialise(activation_forward, "elu", activation="elu")
+gelu_forward = specialise(activation_forward, "gelu", activation="gelu")
 relu_backward = leaky_relu_backward = sigmoid_backward = tanh_backward = activation_backward
 softplus_backward = elu_backward = gelu_backward = activation_backward

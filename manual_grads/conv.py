@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._api import specialise
 from .mechanics import (
     Pads,
     as_tuple,
@@ -46,27 +47,28 @@ class ConvGeometry:
     padded: tuple[int, ...]  # spatial size of the padded input
 
     @classmethod
-    def of(cls, x: np.ndarray, w: np.ndarray, stride, padding, dilation, groups) -> "ConvGeometry":
-        nd = w.ndim - 2
-        if x.ndim != nd + 2:
-            raise ValueError(f"input must have shape (N, C, {nd} spatial dims) to match a {nd}-d filter bank; got shape {x.shape}")
+    def of(cls, x_shape: tuple, w_shape: tuple, stride, padding, dilation, groups) -> "ConvGeometry":
+        """Geometry of a convolution of an input of ``x_shape`` with filters of ``w_shape``."""
+        nd = len(w_shape) - 2
+        if len(x_shape) != nd + 2:
+            raise ValueError(f"input must have shape (N, C, {nd} spatial dims) to match a {nd}-d filter bank; got shape {x_shape}")
         stride = as_tuple(stride, nd, "stride")
         dilation = as_tuple(dilation, nd, "dilation")
         if min(stride) < 1 or min(dilation) < 1:
             raise ValueError(f"stride and dilation must be >= 1, got stride={stride}, dilation={dilation}")
         if not isinstance(groups, (int, np.integer)) or groups < 1:
             raise ValueError(f"groups must be a positive int, got {groups!r}")
-        o, cg = w.shape[:2]
-        if x.shape[1] != cg * groups or o % groups:
+        o, cg = w_shape[:2]
+        if x_shape[1] != cg * groups or o % groups:
             raise ValueError(
-                f"channels do not fit groups={groups}: input has {x.shape[1]} channels, "
-                f"filters have shape {w.shape} (need C_in = groups * {cg} and C_out divisible by groups)"
+                f"channels do not fit groups={groups}: input has {x_shape[1]} channels, "
+                f"filters have shape {tuple(w_shape)} (need C_in = groups * {cg} and C_out divisible by groups)"
             )
-        kernel = tuple(w.shape[2:])
+        kernel = tuple(w_shape[2:])
         pads = resolve_padding(padding, kernel, dilation)
         if padding == "same" and max(stride) > 1:
             raise ValueError("padding='same' is only defined for stride 1")
-        padded = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads))
+        padded = tuple(n + lo + hi for n, (lo, hi) in zip(x_shape[2:], pads))
         if any(output_size(n, k, s, d) < 1 for n, k, s, d in zip(padded, kernel, stride, dilation)):
             raise ValueError(
                 f"kernel {kernel} with dilation {dilation} does not fit the padded input {padded}"
@@ -82,14 +84,14 @@ class ConvCache:
     geometry: ConvGeometry
 
 
-def conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+def conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *, nd: int | None = None):
     """N-d convolution forward. Shapes: x (N, C_in, *S), w (C_out, C_in/groups, *K), b (C_out,)."""
     x, w = np.asarray(x), np.asarray(w)
-    geo = ConvGeometry.of(x, w, stride, padding, dilation, groups)
+    if nd is not None and w.ndim != nd + 2:
+        raise ValueError(f"conv{nd}d expects filters of shape (C_out, C_in/groups, {nd} kernel dims); got shape {w.shape}")
+    geo = ConvGeometry.of(x.shape, w.shape, stride, padding, dilation, groups)
     xp = pad(x, geo.pads)
-    z = correlate(xp, w, geo.stride, geo.dilation, geo.groups)
-    if b is not None:
-        z += np.asarray(b).reshape((1, -1) + (1,) * (z.ndim - 2))
+    z = add_bias(correlate(xp, w, geo.stride, geo.dilation, geo.groups), b)
     return z, ConvCache(xp, w, b is not None, geo)
 
 
@@ -129,22 +131,23 @@ def conv_backward(dz, cache: ConvCache) -> dict[str, np.ndarray]:
         "w": conv_filter_grad(dz, cache.x_padded, geo),
     }
     if cache.has_bias:
-        grads["b"] = dz.sum(axis=(0,) + tuple(range(2, dz.ndim)))
+        grads["b"] = bias_grad(dz)
     return grads
 
 
-def _fixed_rank(nd: int):
-    def forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
-        if np.ndim(w) != nd + 2:
-            raise ValueError(f"conv{nd}d expects filters of shape (C_out, C_in/groups, {nd} kernel dims); got shape {np.shape(w)}")
-        return conv_forward(x, w, b, stride, padding, dilation, groups)
-
-    forward.__name__ = f"conv{nd}d_forward"
-    forward.__doc__ = f"{nd}-d convolution forward; see :func:`conv_forward`."
-    return forward
+def bias_grad(dz: np.ndarray) -> np.ndarray:
+    """db[o] = sum_{n,t} dZ[n, o, t]."""
+    return dz.sum(axis=(0,) + tuple(range(2, dz.ndim)))
 
 
-conv1d_forward = _fixed_rank(1)
-conv2d_forward = _fixed_rank(2)
-conv3d_forward = _fixed_rank(3)
+def add_bias(z: np.ndarray, b) -> np.ndarray:
+    """Z[n, o, t] += b[o] (in place on the freshly computed Z)."""
+    if b is not None:
+        z += np.asarray(b).reshape((1, -1) + (1,) * (z.ndim - 2))
+    return z
+
+
+conv1d_forward = specialise(conv_forward, "conv1d", nd=1)
+conv2d_forward = specialise(conv_forward, "conv2d", nd=2)
+conv3d_forward = specialise(conv_forward, "conv3d", nd=3)
 conv1d_backward = conv2d_backward = conv3d_backward = conv_backward

@@ -10,8 +10,12 @@ its forward and backward from these pieces:
   lecture's "upsampling derivative map by S") and its adjoint :func:`decimate`;
 * :func:`windows` — a read-only strided view of every window (im2col without
   the copy);
+* :func:`fold` — the adjoint of :func:`windows` (col2im): ``+=`` every window
+  back in place, so overlapping windows accumulate;
 * :func:`correlate` — grouped N-d cross-correlation as one batched GEMM; the
-  conv forward, its input gradient and its filter gradient are all calls to it.
+  conv forward, its input gradient and its filter gradient are all calls to it;
+* :func:`along_axes` — a separable linear map, one matrix per spatial axis
+  (interpolation, adaptive pooling); its adjoint uses the transposes.
 """
 from __future__ import annotations
 
@@ -61,13 +65,13 @@ def resolve_padding(padding, kernel: Sequence[int], dilation: Sequence[int]) -> 
     return tuple((p, p) for p in sizes)
 
 
-def pad(x: np.ndarray, pads: Pads) -> np.ndarray:
-    """Zero-pad the trailing ``len(pads)`` (spatial) axes of ``x``."""
+def pad(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
+    """Pad the trailing ``len(pads)`` (spatial) axes of ``x`` with ``value`` (zeros by default)."""
     if not any(lo or hi for lo, hi in pads):
         return x
     lead = x.ndim - len(pads)
     shape = x.shape[:lead] + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[lead:], pads))
-    out = np.zeros(shape, dtype=x.dtype)
+    out = np.full(shape, value, dtype=x.dtype)
     out[(Ellipsis,) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape[lead:], pads))] = x
     return out
 
@@ -132,6 +136,43 @@ def windows(
         + tuple(st * d for st, d in zip(sp_strides, dilation)),
         writeable=False,
     )
+
+
+def fold(
+    cols: np.ndarray,
+    size: Sequence[int],
+    stride: Sequence[int],
+    dilation: Sequence[int],
+) -> np.ndarray:
+    """Adjoint of :func:`windows` (col2im): add every window's values back where they came from.
+
+    ``cols`` has shape ``(*lead, *out, *kernel)``; the result ``(*lead, *size)``
+    accumulates with ``+=``, so positions shared by overlapping windows receive
+    the sum of their contributions. One strided add per kernel offset.
+    """
+    nd = len(size)
+    kernel = cols.shape[-nd:]
+    out_shape = cols.shape[-2 * nd:-nd]
+    lead = cols.shape[: cols.ndim - 2 * nd]
+    result = np.zeros(lead + tuple(size), dtype=cols.dtype)
+    for offset in np.ndindex(*kernel):
+        target = tuple(
+            slice(i * d, i * d + (t - 1) * s + 1, s) for i, d, t, s in zip(offset, dilation, out_shape, stride)
+        )
+        result[(Ellipsis,) + target] += cols[(Ellipsis,) + offset]
+    return result
+
+
+def along_axes(x: np.ndarray, matrices: Sequence[np.ndarray]) -> np.ndarray:
+    """Apply one linear map per spatial axis: ``y = x ×_1 A_1 ×_2 A_2 ...`` with ``A_i`` of shape (out_i, in_i).
+
+    Separable resampling (interpolation, adaptive pooling) is this; its adjoint
+    is the same call with the transposed matrices.
+    """
+    nd = len(matrices)
+    for axis, a in zip(range(x.ndim - nd, x.ndim), matrices):
+        x = np.moveaxis(np.tensordot(x, a.astype(x.dtype, copy=False), axes=([axis], [1])), -1, axis)
+    return x
 
 
 def correlate(

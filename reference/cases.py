@@ -73,6 +73,11 @@ def fmt(value) -> str:
     return str(value)
 
 
+def per_dim(value, nd: int) -> tuple:
+    """An int (or None) for every axis, or the per-axis tuple itself."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * nd
+
+
 def unique(cases: Iterable[Case | None]) -> list[Case]:
     """Drop invalid (None) points and duplicate ids, keeping the first."""
     seen: dict[str, Case] = {}

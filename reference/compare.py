@@ -71,6 +71,25 @@ def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(int(i) for i in np.unravel_index(flat, shape))
 
 
+def tolerance_for(dtype: np.dtype) -> Tolerance:
+    return TOLERANCES.get(np.dtype(dtype), TOLERANCES[np.dtype(np.float32)])
+
+
+def _allowed(e: np.ndarray, tol: Tolerance) -> tuple[np.ndarray, float]:
+    finite_e = np.isfinite(e)
+    scale = max(1.0, float(np.max(np.abs(e[finite_e]))) if finite_e.any() else 1.0)
+    return tol.atol * scale + tol.rtol * np.abs(e), scale
+
+
+def mismatch_mask(actual: np.ndarray, expected: np.ndarray, tolerance: Tolerance | None = None) -> np.ndarray:
+    """True where ``actual`` (same shape as ``expected``) is outside the tolerance."""
+    tol = tolerance or tolerance_for(expected.dtype)
+    a, e = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    allowed, _ = _allowed(e, tol)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return ~((np.abs(a - e) <= allowed) | (a == e))
+
+
 def compare_array(name: str, actual, expected: np.ndarray, tolerance: Tolerance | None = None) -> Comparison:
     """Compare ``actual`` with ``expected`` element-wise; never raises on bad ``actual``."""
     expected = np.asarray(expected)
@@ -95,14 +114,13 @@ def compare_array(name: str, actual, expected: np.ndarray, tolerance: Tolerance 
         return result
     if expected.size == 0:
         return result
-    tol = tolerance or TOLERANCES.get(expected.dtype, TOLERANCES[np.dtype(np.float32)])
+    tol = tolerance or tolerance_for(expected.dtype)
     a = actual.astype(np.float64)
     e = expected.astype(np.float64)
     finite_e = np.isfinite(e)
-    scale = max(1.0, float(np.max(np.abs(e[finite_e]))) if finite_e.any() else 1.0)
+    allowed, scale = _allowed(e, tol)
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(a - e)
-        allowed = tol.atol * scale + tol.rtol * np.abs(e)
         good = (diff <= allowed) | (a == e)
         rel = np.where(np.isfinite(diff), diff / np.maximum(np.abs(e), tol.atol * scale), np.inf)
         used = np.where(np.isfinite(diff), diff / allowed, np.inf)

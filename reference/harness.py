@@ -37,6 +37,7 @@ class CaseResult:
     base_seed: int
     checks: list[Comparison] = field(default_factory=list)
     error: str = ""  # the implementation raised or returned something unusable
+    diagnosis: str = ""  # what is probably wrong, when a diagnosis recognises the failure
 
     @property
     def ok(self) -> bool:
@@ -50,7 +51,11 @@ class CaseResult:
         head = f"{self.case.op} FAILED" + (
             f" in {', '.join(gradient_label(c.name) for c in failed)}" if failed else ""
         )
+        if self.diagnosis:
+            head += f" — {self.diagnosis.split(':')[0]}"
         lines = [head, f"  configuration: {self.case.describe()}"]
+        if self.diagnosis:
+            lines.append(f"  diagnosis: {self.diagnosis}")
         if self.error:
             lines.append(f"  {self.error}")
         lines += ["  " + c.report().replace("\n", "\n  ") for c in failed]
@@ -116,4 +121,10 @@ def run_case(case: Case, impl, base_seed: int = 0, reference: Oracle | None = No
     for name, before in ref.inputs.items():
         result.checks.append(unchanged(f"input {name}", before, inputs[name]))
     result.checks.append(unchanged("upstream gradient dY", ref.upstream, upstream))
+    diagnose = SPECS[case.op].diagnose
+    if diagnose is not None and not result.ok:
+        try:
+            result.diagnosis = diagnose(case, ref, grads) or ""
+        except Exception as exc:  # a diagnosis is a bonus; never let it hide the failure
+            result.diagnosis = f"(diagnosis unavailable: {type(exc).__name__}: {exc})"
     return result

@@ -3,7 +3,10 @@
 * ``normal``: i.i.d. standard normal — generic values, no ties;
 * ``ties``: a tie-heavy mix, on purpose: exact zeros (post-ReLU), small
   integers (equal values in a window), and large magnitudes (saturated
-  sigmoid/tanh, softplus above its threshold), with normal values between.
+  sigmoid/tanh, softplus above its threshold), with normal values between;
+* ``relu``: post-ReLU activations — about half exact zeros;
+* ``integers``: small integers, so windows hold equal maxima;
+* ``constant``: one value per (sample, channel) map — every window is a full tie.
 """
 from __future__ import annotations
 
@@ -21,9 +24,17 @@ def _ties(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     return values
 
 
+def _constant(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    per_map = rng.standard_normal(shape[:2] + (1,) * (len(shape) - 2))
+    return np.broadcast_to(per_map, shape)
+
+
 SAMPLERS = {
     "normal": lambda rng, shape: rng.standard_normal(shape),
     "ties": _ties,
+    "relu": lambda rng, shape: np.maximum(rng.standard_normal(shape), 0.0),
+    "integers": lambda rng, shape: rng.integers(-2, 3, size=shape),
+    "constant": _constant,
 }
 
 

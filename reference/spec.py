@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 from .cases import Case
 
@@ -13,3 +13,4 @@ class OpSpec:
     family: str
     torch_forward: Callable  # same signature as <name>_forward, in torch
     grid: Callable[[bool], list[Case]]  # full=False: default suite; True: the big sweep
+    diagnose: Optional[Callable] = None  # (case, oracle, grads) -> finding or None, on failure

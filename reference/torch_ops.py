@@ -89,3 +89,77 @@ def autograd_vjp(
 def arrays_dtype(arrays: Mapping[str, np.ndarray | None]) -> np.dtype:
     """The floating dtype of a case's arrays (they share one)."""
     return next(a.dtype for a in arrays.values() if a is not None and a.dtype.kind == "f")
+
+
+# --- pooling ---------------------------------------------------------------------------
+def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    return F.max_pool1d(x, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    return F.max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    return F.avg_pool1d(x, kernel_size, stride, padding, ceil_mode, count_include_pad)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None):
+    return F.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+def adaptive_avg_pool1d(x, output_size):
+    return F.adaptive_avg_pool1d(x, output_size)
+
+
+def adaptive_avg_pool2d(x, output_size):
+    return F.adaptive_avg_pool2d(x, output_size)
+
+
+# --- upsampling ------------------------------------------------------------------------
+def conv_transpose1d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return F.conv_transpose1d(x, w, b, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return F.conv_transpose2d(x, w, b, stride, padding, output_padding, groups, dilation)
+
+
+def _factors(x, factor):
+    nd = x.dim() - 2
+    return (factor,) * nd if isinstance(factor, int) else tuple(factor)
+
+
+def _upsample(x, factor):
+    """Zero insertion, composed from a zeros tensor and a strided slice assignment (autograd-tracked)."""
+    f = _factors(x, factor)
+    out = x.new_zeros(tuple(x.shape[:2]) + tuple((n - 1) * k + 1 for n, k in zip(x.shape[2:], f)))
+    out[(Ellipsis,) + tuple(slice(None, None, k) for k in f)] = x
+    return out
+
+
+def _downsample(x, factor):
+    return x[(Ellipsis,) + tuple(slice(None, None, k) for k in _factors(x, factor))]
+
+
+upsample1d = upsample2d = _upsample
+downsample1d = downsample2d = _downsample
+
+
+def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None):
+    return F.interpolate(x, size, scale_factor, mode, align_corners, recompute_scale_factor)
+
+
+# --- depthwise -------------------------------------------------------------------------
+def _depthwise(x, w, b=None, stride=1, padding=0, dilation=1):
+    conv = F.conv1d if x.dim() == 3 else F.conv2d
+    return conv(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=x.shape[1])
+
+
+def _separable(x, w_dw, w_pw, b_dw=None, b_pw=None, stride=1, padding=0, dilation=1):
+    conv = F.conv1d if x.dim() == 3 else F.conv2d
+    return conv(_depthwise(x, w_dw, b_dw, stride, padding, dilation), w_pw, b_pw)
+
+
+depthwise_conv1d = depthwise_conv2d = _depthwise
+separable_conv1d = separable_conv2d = _separable

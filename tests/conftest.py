@@ -21,3 +21,14 @@ def pytest_generate_tests(metafunc):
 def impl():
     """The implementation under test."""
     return manual_grads
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Kill rate of the mutant catalogue, per family (when the mutant tests ran)."""
+    from tests.test_mutants import KILLS
+
+    if not KILLS:
+        return
+    terminalreporter.section("mutant kill rate")
+    for family, kills in sorted(KILLS.items()):
+        terminalreporter.write_line(f"{family:<30} {sum(kills)}/{len(kills)} caught ({100 * sum(kills) / len(kills):.0f}%)")

@@ -2,27 +2,43 @@
 
 Each mutant is a small named patch of one piece of the correct layers — the
 kind of one-line slip a student makes — applied with ``unittest.mock.patch``
-for the duration of a check. ``expect`` is the gradient the mistake corrupts,
-which the failure report must name.
+for the duration of a check. ``ops`` are the ops whose cases must catch it;
+``expect`` is the label the failure report must carry (the corrupted gradient,
+or a diagnosis such as "tie-convention mismatch").
 """
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, replace
+from math import prod
 from typing import Callable, ContextManager
 from unittest import mock
 
 import numpy as np
 
-from manual_grads import activations, conv
+import manual_grads
+from manual_grads import activations, conv, interpolation, pooling, transposed_conv
+
+CONV = ("conv1d", "conv2d", "conv3d")
+ACTIVATIONS = tuple(activations.ACTIVATIONS)
+MAX_POOL = ("max_pool1d", "max_pool2d")
+MEAN_POOL = ("avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d")
+RESAMPLING = ("conv_transpose1d", "conv_transpose2d", "upsample1d", "upsample2d", "downsample1d", "downsample2d")
+INTERPOLATION = ("interpolate",)
+DEPTHWISE = ("depthwise_conv1d", "depthwise_conv2d", "separable_conv1d", "separable_conv2d")
 
 
 @dataclass(frozen=True)
 class Mutant:
     family: str
     name: str
-    expect: str  # label of the gradient the mistake corrupts, e.g. "dX"
+    expect: str
     patch: Callable[[], ContextManager]
+    ops: tuple[str, ...]
+
+
+def _set(module, attr: str, value):
+    return lambda: mock.patch.object(module, attr, value)
 
 
 def _wrap(module, attr: str, transform: Callable):
@@ -32,8 +48,18 @@ def _wrap(module, attr: str, transform: Callable):
 
 
 def _post(fn_transform):
-    """A wrapper that post-processes a function's result: f -> (lambda *a: g(f(*a), *a))."""
+    """Post-process a function's result: f -> (lambda *a: g(f(*a), *a))."""
     return lambda original: lambda *args, **kw: fn_transform(original(*args, **kw), *args, **kw)
+
+
+def _backwards(names, transform):
+    """Wrap every public ``<name>_backward`` with ``transform(original)``."""
+    def patch():
+        stack = contextlib.ExitStack()
+        for name in names:
+            stack.enter_context(_wrap(manual_grads, f"{name}_backward", transform)())
+        return stack
+    return patch
 
 
 def _derivative(name: str, df: Callable):
@@ -41,32 +67,123 @@ def _derivative(name: str, df: Callable):
     return lambda: mock.patch.dict(activations.ACTIVATIONS, {name: replace(act, df=df)})
 
 
+def _assigning_fold(cols, size, stride, dilation):
+    """fold with '=' where the lecture says '+=': overlapping windows overwrite each other."""
+    nd = len(size)
+    kernel, out_shape = cols.shape[-nd:], cols.shape[-2 * nd:-nd]
+    result = np.zeros(cols.shape[: cols.ndim - 2 * nd] + tuple(size), dtype=cols.dtype)
+    for offset in np.ndindex(*kernel):
+        target = tuple(slice(i * d, i * d + (t - 1) * s + 1, s) for i, d, t, s in zip(offset, dilation, out_shape, stride))
+        result[(Ellipsis,) + target] = cols[(Ellipsis,) + offset]
+    return result
+
+
+def _floor_end_bins(n: int, o: int) -> np.ndarray:
+    """Adaptive bins ending at floor((i+1)n/o) instead of ceil: the overlap between bins is lost."""
+    a = np.zeros((o, n))
+    for i in range(o):
+        start = (i * n) // o
+        end = max(((i + 1) * n) // o, start + 1)
+        a[i, start:end] = 1.0 / (end - start)
+    return a
+
+
+def _shifted_crop(x, pads):
+    return x[(Ellipsis,) + tuple(slice(lo + 1, n - hi + 1) if lo else slice(lo, n - hi)
+                                 for n, (lo, hi) in zip(x.shape[-len(pads):], pads))]
+
+
+def _swap_linear_weights(original):
+    def matrix(n, o, mode, align_corners, scale_factor, dtype):
+        a = original(n, o, mode, align_corners, scale_factor, dtype)
+        if mode.startswith("nearest"):
+            return a
+        swapped = np.zeros_like(a)  # weight (1 - λ) on the far neighbour and λ on the near one
+        for row in range(o):
+            cols = np.flatnonzero(a[row])
+            swapped[row, cols] = a[row, cols[::-1]]
+        return swapped
+    return matrix
+
+
 MUTANTS = [
     # --- convolution -----------------------------------------------------------------
-    Mutant("conv", "unflipped filter in dX", "dX", lambda: mock.patch.object(conv, "flip_spatial", lambda w: w)),
+    Mutant("conv", "unflipped filter in dX", "dX", _set(conv, "flip_spatial", lambda w: w), CONV),
     Mutant("conv", "stride ignored in dX (no zero-upsampling)", "dX",
-           lambda: mock.patch.object(conv, "zero_upsample", lambda x, factor, size=None: x)),
-    Mutant("conv", "padding not cropped from dX", "dX", lambda: mock.patch.object(conv, "crop", lambda x, pads: x)),
-    Mutant("conv", "padding cropped off by one", "dX",
-           lambda: mock.patch.object(conv, "crop", lambda x, pads: x[(Ellipsis,) + tuple(
-               slice(lo + 1, n - hi + 1) if lo else slice(lo, n - hi) for n, (lo, hi) in zip(x.shape[-len(pads):], pads))])),
-    Mutant("conv", "batch averaged in dW", "dW",
-           _wrap(conv, "conv_filter_grad", _post(lambda dw, dz, x, geo: dw / dz.shape[0]))),
+           _set(conv, "zero_upsample", lambda x, factor, size=None: x), CONV),
+    Mutant("conv", "padding not cropped from dX", "dX", _set(conv, "crop", lambda x, pads: x), CONV),
+    Mutant("conv", "padding cropped off by one", "dX", _set(conv, "crop", _shifted_crop), CONV),
+    Mutant("conv", "batch averaged in dW", "dW", _wrap(conv, "conv_filter_grad", _post(lambda dw, dz, x, geo: dw / dz.shape[0])), CONV),
     Mutant("conv", "kernel axes swapped in dW", "dW",
-           _wrap(conv, "conv_filter_grad", _post(lambda dw, dz, x, geo: np.swapaxes(dw, -1, -2)))),
-    Mutant("conv", "in/out channels not swapped in dX", "dX",
-           lambda: mock.patch.object(conv, "swap_in_out", lambda w, groups: w)),
+           _wrap(conv, "conv_filter_grad", _post(lambda dw, dz, x, geo: np.swapaxes(dw, -1, -2))), CONV),
+    Mutant("conv", "in/out channels not swapped in dX", "dX", _set(conv, "swap_in_out", lambda w, groups: w), CONV),
+    Mutant("conv", "bias gradient averaged over the batch", "db",
+           _wrap(conv, "bias_grad", _post(lambda db, dz: db / dz.shape[0])), CONV),
     # --- activations -----------------------------------------------------------------
-    Mutant("activation", "relu'(0) = 1", "dX", _derivative("relu", lambda x, y: x >= 0)),
-    Mutant("activation", "sigmoid' = y(1 + y)", "dX", _derivative("sigmoid", lambda x, y: y * (1 + y))),
-    Mutant("activation", "tanh' = 1 - y", "dX", _derivative("tanh", lambda x, y: 1 - y)),
+    Mutant("activation", "relu'(0) = 1", "dX", _derivative("relu", lambda x, y: x >= 0), ACTIVATIONS),
+    Mutant("activation", "sigmoid' = y(1 + y)", "dX", _derivative("sigmoid", lambda x, y: y * (1 + y)), ACTIVATIONS),
+    Mutant("activation", "tanh' = 1 - y", "dX", _derivative("tanh", lambda x, y: 1 - y), ACTIVATIONS),
     Mutant("activation", "leaky_relu'(0) = 1", "dX",
-           _derivative("leaky_relu", lambda x, y, negative_slope: np.where(x >= 0, 1, negative_slope))),
+           _derivative("leaky_relu", lambda x, y, negative_slope: np.where(x >= 0, 1, negative_slope)), ACTIVATIONS),
     Mutant("activation", "gelu' missing x * pdf(x)", "dX",
            _derivative("gelu", lambda x, y, approximate: 0.5 * (1 + activations.erf(x / np.sqrt(2)))
-                       if approximate == "none" else activations._gelu_tanh_derivative(x))),
-    Mutant("activation", "elu'(x<0) = alpha", "dX",
-           _derivative("elu", lambda x, y, alpha: np.where(x > 0, 1, alpha))),
+                       if approximate == "none" else activations._gelu_tanh_derivative(x)), ACTIVATIONS),
+    Mutant("activation", "elu'(x<0) = alpha", "dX", _derivative("elu", lambda x, y, alpha: np.where(x > 0, 1, alpha)),
+           ACTIVATIONS),
+    # --- max pooling -----------------------------------------------------------------
+    Mutant("max pool", "'=' instead of '+=' for overlapping windows", "overlapping windows not accumulated",
+           _set(pooling, "fold", _assigning_fold), MAX_POOL),
+    Mutant("max pool", "ties routed to the last maximum", "tie-convention mismatch",
+           _set(pooling, "first_max", lambda f: f.shape[-1] - 1 - np.argmax(f[..., ::-1], axis=-1)), MAX_POOL),
+    Mutant("max pool", "padding not cropped from dX", "dX", _set(pooling, "crop", lambda x, pads: x), MAX_POOL),
+    Mutant("max pool", "gradient spread over the window like mean pooling", "dX",
+           _backwards(MAX_POOL, lambda orig: lambda dy, c: {"x": c.geometry.scatter(np.broadcast_to(
+               (dy / prod(c.geometry.kernel))[(Ellipsis,) + (None,) * len(c.geometry.kernel)],
+               dy.shape + c.geometry.kernel))}), MAX_POOL),
+    # --- mean pooling ----------------------------------------------------------------
+    Mutant("mean pool", "'=' instead of '+=' for overlapping windows", "dX", _set(pooling, "fold", _assigning_fold), MEAN_POOL),
+    Mutant("mean pool", "backward divides by the kernel size, ignoring padding rules", "dX",
+           _backwards(("avg_pool1d", "avg_pool2d"), lambda orig: lambda dy, c: orig(
+               dy * c.divisor / prod(c.geometry.kernel), c)), MEAN_POOL),
+    Mutant("mean pool", "gradient not divided (sum-pool backward)", "dX",
+           _backwards(("avg_pool1d", "avg_pool2d"), lambda orig: lambda dy, c: orig(dy * c.divisor, c)), MEAN_POOL),
+    Mutant("mean pool", "adaptive bins end at floor instead of ceil", "Y", _set(pooling, "adaptive_bins", _floor_end_bins),
+           MEAN_POOL),
+    # --- transposed conv / resampling ------------------------------------------------
+    Mutant("transposed conv / resampling", "transposed conv dX with flipped filters", "dX",
+           _wrap(transposed_conv, "correlate", lambda orig: lambda x, w, *a, **k: orig(x, conv.flip_spatial(w), *a, **k)),
+           RESAMPLING),
+    Mutant("transposed conv / resampling", "transposed conv dW with stride and dilation not exchanged", "dW",
+           _wrap(transposed_conv, "conv_filter_grad", lambda orig: lambda dz, xp, geo: orig(
+               dz, xp, replace(geo, stride=geo.dilation, dilation=geo.stride))), RESAMPLING),
+    Mutant("transposed conv / resampling", "downsample backward puts gradient at odd phase", "dX",
+           _backwards(("downsample1d", "downsample2d"), lambda orig: lambda dy, c: {"x": np.roll(orig(dy, c)["x"], 1, axis=-1)}),
+           RESAMPLING),
+    Mutant("transposed conv / resampling", "upsample backward sums each factor-block instead of decimating", "dX",
+           _backwards(("upsample1d", "upsample2d"), lambda orig: lambda dy, c: {"x": orig(dy + np.roll(dy, -1, axis=-1), c)["x"]}),
+           RESAMPLING),
+    # --- interpolation ---------------------------------------------------------------
+    Mutant("interpolation", "align_corners phase inverted", "Y",
+           _wrap(interpolation, "axis_matrix", lambda orig: lambda n, o, mode, align, sf, dt: orig(
+               n, o, mode, not align if not mode.startswith("nearest") else align, sf, dt)), INTERPOLATION),
+    Mutant("interpolation", "linear weights swapped between neighbours", "Y",
+           _wrap(interpolation, "axis_matrix", _swap_linear_weights), INTERPOLATION),
+    Mutant("interpolation", "backward uses the forward matrix instead of its transpose pattern (first axis only)", "dX",
+           _backwards(INTERPOLATION, lambda orig: lambda dy, c: {"x": orig(dy, replace(c, matrices=tuple(
+               np.fliplr(np.flipud(a)) if i == 0 else a for i, a in enumerate(c.matrices))))["x"]}), INTERPOLATION),
+    Mutant("interpolation", "nearest uses round instead of floor", "Y",
+           _wrap(interpolation, "_nearest_index", lambda orig: lambda dst, n, o, sf, exact: np.minimum(
+               np.round(dst * (n / o)).astype(np.int64), n - 1) if not exact else orig(dst, n, o, sf, exact)), INTERPOLATION),
+    # --- depthwise -------------------------------------------------------------------
+    Mutant("depthwise", "depthwise dW summed over the channel multiplier", "dW",
+           _backwards(("depthwise_conv1d", "depthwise_conv2d"), lambda orig: lambda dy, c: {
+               **orig(dy, c), "w": np.broadcast_to(orig(dy, c)["w"].sum(0, keepdims=True), c.w.shape).copy()}), DEPTHWISE),
+    Mutant("depthwise", "bias gradient from the first sample only", "db",
+           _wrap(conv, "bias_grad", _post(lambda db, dz: dz[:1].sum(axis=(0,) + tuple(range(2, dz.ndim))))), DEPTHWISE),
+    Mutant("depthwise", "separable: pointwise dW averaged over the batch", "dw_pw",
+           _backwards(("separable_conv1d", "separable_conv2d"), lambda orig: lambda dy, c: {
+               **orig(dy, c), "w_pw": orig(dy, c)["w_pw"] / dy.shape[0]}), DEPTHWISE),
+    Mutant("depthwise", "unflipped filter in dX", "dX", _set(conv, "flip_spatial", lambda w: w), DEPTHWISE),
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import partial
 
 from .. import torch_ops
-from ..cases import Case, fmt, sweep, unique
+from ..cases import Case, fmt, per_dim, sweep, unique
 from ..spec import OpSpec
 
 KERNELS = {1: [1, 2, 3, 4, 5], 2: [(1, 1), (2, 2), (3, 3), (3, 2), (1, 4), (5, 3)], 3: [(1, 1, 1), (2, 3, 2)]}
@@ -16,21 +16,17 @@ SIZES = {1: [5, 8, 11, 13], 2: [(5, 5), (7, 9), (8, 6), (11, 10)], 3: [(4, 5, 6)
 CHANNELS = [(1, 1, 1), (1, 3, 1), (3, 2, 1), (2, 2, 1), (4, 6, 2), (3, 3, 3), (2, 4, 2), (4, 4, 1)]
 
 
-def _per_dim(v, nd):
-    return tuple(v) if isinstance(v, tuple) else (v,) * nd
-
-
 def _case(nd: int, p: dict) -> Case | None:
-    kernel, stride, dilation = (_per_dim(p[a], nd) for a in ("kernel", "stride", "dilation"))
+    kernel, stride, dilation = (per_dim(p[a], nd) for a in ("kernel", "stride", "dilation"))
     padding = p["padding"]
     if padding == "same" and max(stride) > 1:
         return None  # undefined (torch refuses it too)
     if isinstance(padding, str):
         pad_total = [d * (k - 1) if padding == "same" else 0 for k, d in zip(kernel, dilation)]
     else:
-        pad_total = [2 * q for q in _per_dim(padding, nd)]
+        pad_total = [2 * q for q in per_dim(padding, nd)]
     # grow the input until the dilated kernel fits, keeping the drawn size's remainder variety
-    size = tuple(max(s, d * (k - 1) + 1 - t) for s, k, d, t in zip(_per_dim(p["size"], nd), kernel, dilation, pad_total))
+    size = tuple(max(s, d * (k - 1) + 1 - t) for s, k, d, t in zip(per_dim(p["size"], nd), kernel, dilation, pad_total))
     c_in, c_out, groups = p["channels"]
     n, bias = p["batch"], p["bias"]
     label = (

@@ -1,0 +1,184 @@
+"""Max, average and adaptive-average pooling (any N-d; 1-d and 2-d bound by name).
+
+Max pooling (lecture, "Derivative of Max pooling"): the forward remembers the
+arg-max of every window (``pidx``); the backward routes each upstream gradient
+there, ``dX[pidx(t)] += dY[t]`` — ``+=`` because overlapping windows (stride <
+kernel) can share a maximum. Ties: like torch, the *first* maximum in
+row-major window order wins (NaN counts as the maximum).
+
+Average pooling: ``Y[t] = sum(window t) / divisor(t)``, so every element of the
+window receives ``dY[t] / divisor(t)``, again with ``+=`` over overlaps.
+
+Both backwards are one :func:`~manual_grads.mechanics.fold` of per-window
+gradients followed by cropping the padding.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import ceil, floor, prod
+
+import numpy as np
+
+from ._api import specialise
+from .mechanics import Pads, along_axes, as_tuple, crop, fold, pad, windows
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    padding: tuple[int, ...]  # the user's symmetric padding
+    pads: Pads  # (padding, padding + room for ceil_mode's last window)
+    size: tuple[int, ...]  # input spatial size
+    out: tuple[int, ...]
+
+    @classmethod
+    def of(cls, x: np.ndarray, nd: int, kernel_size, stride, padding, dilation, ceil_mode) -> "PoolGeometry":
+        if x.ndim != nd + 2:
+            raise ValueError(f"{nd}-d pooling expects input of shape (N, C, {nd} spatial dims); got shape {x.shape}")
+        kernel = as_tuple(kernel_size, nd, "kernel_size")
+        stride = kernel if stride is None or stride == () else as_tuple(stride, nd, "stride")
+        dilation = as_tuple(dilation, nd, "dilation")
+        padding = as_tuple(padding, nd, "padding")
+        if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
+            raise ValueError(f"kernel, stride, dilation must be >= 1 and padding >= 0; got {kernel}, {stride}, {dilation}, {padding}")
+        if any(p > k // 2 for p, k in zip(padding, kernel)):
+            raise ValueError(f"padding {padding} must be at most half the kernel size {kernel}")
+        size = tuple(x.shape[2:])
+        out = []
+        for n, k, s, d, p in zip(size, kernel, stride, dilation, padding):
+            span = n + 2 * p - d * (k - 1) - 1
+            o = (ceil(span / s) if ceil_mode else floor(span / s)) + 1
+            if ceil_mode and (o - 1) * s >= n + p:  # the last window must start inside the input or left padding
+                o -= 1
+            if o < 1:
+                raise ValueError(f"pooling window {kernel} (dilation {dilation}) does not fit input {size} with padding {padding}")
+            out.append(o)
+        pads = tuple(
+            (p, max(p, (o - 1) * s + d * (k - 1) + 1 - n - p))
+            for n, k, s, d, p, o in zip(size, kernel, stride, dilation, padding, out)
+        )
+        return cls(kernel, stride, dilation, padding, pads, size, tuple(out))
+
+    @property
+    def padded(self) -> tuple[int, ...]:
+        return tuple(n + lo + hi for n, (lo, hi) in zip(self.size, self.pads))
+
+    def scatter(self, per_window: np.ndarray) -> np.ndarray:
+        """Adjoint of the window view: ``+=`` per-window gradients into the input, padding cropped."""
+        return crop(fold(per_window, self.padded, self.stride, self.dilation), self.pads)
+
+
+def first_max(flat_windows: np.ndarray) -> np.ndarray:
+    """Index of each window's maximum; of equal maxima the first in row-major order wins (torch's rule)."""
+    return np.argmax(flat_windows, axis=-1)
+
+
+@dataclass(frozen=True)
+class MaxPoolCache:
+    argmax: np.ndarray  # (N, C, *out): index of the maximum within each flattened window (the lecture's pidx)
+    geometry: PoolGeometry
+    dtype: np.dtype
+
+
+def max_pool_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, *, nd: int):
+    """Y[t] = max(window t); remembers the arg-max of every window."""
+    x = np.asarray(x)
+    geo = PoolGeometry.of(x, nd, kernel_size, stride, padding, dilation, ceil_mode)
+    win = windows(pad(x, geo.pads, -np.inf), geo.kernel, geo.stride, geo.dilation)
+    flat = win.reshape(win.shape[: 2 + nd] + (prod(geo.kernel),))
+    argmax = first_max(flat)
+    y = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
+    return y, MaxPoolCache(argmax, geo, x.dtype)
+
+
+def max_pool_backward(dy, cache: MaxPoolCache) -> dict[str, np.ndarray]:
+    """dX[pidx(t)] += dY[t]: each upstream gradient goes to its window's remembered maximum."""
+    dy = np.asarray(dy)
+    geo = cache.geometry
+    per_window = np.zeros(dy.shape + (prod(geo.kernel),), dtype=dy.dtype)
+    np.put_along_axis(per_window, cache.argmax[..., None], dy[..., None], axis=-1)
+    return {"x": geo.scatter(per_window.reshape(dy.shape + geo.kernel))}
+
+
+@dataclass(frozen=True)
+class AvgPoolCache:
+    divisor: np.ndarray  # broadcastable to (N, C, *out)
+    geometry: PoolGeometry
+
+
+def _divisor(geo: PoolGeometry, count_include_pad: bool, divisor_override, dtype) -> np.ndarray:
+    """Per-window divisor: the window's element count, with or without the zero padding (never the ceil overhang)."""
+    if divisor_override:
+        return np.asarray(divisor_override, dtype=dtype)
+    mask = np.ones(())  # 1 where an element counts, in padded coordinates
+    for n, p, total in zip(geo.size, geo.padding, geo.padded):
+        counts = np.zeros(total)
+        counts[slice(0, n + 2 * p) if count_include_pad else slice(p, p + n)] = 1
+        mask = np.multiply.outer(mask, counts)
+    win = windows(mask, geo.kernel, geo.stride, geo.dilation)
+    return win.sum(axis=tuple(range(-len(geo.kernel), 0))).astype(dtype)
+
+
+def avg_pool_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                     divisor_override=None, *, nd: int):
+    """Y[t] = sum(window t) / divisor(t)."""
+    x = np.asarray(x)
+    geo = PoolGeometry.of(x, nd, kernel_size, stride, padding, 1, ceil_mode)
+    win = windows(pad(x, geo.pads), geo.kernel, geo.stride, geo.dilation)
+    divisor = _divisor(geo, count_include_pad, divisor_override, x.dtype)
+    y = win.sum(axis=tuple(range(-nd, 0))) / divisor
+    return y.astype(x.dtype, copy=False), AvgPoolCache(divisor, geo)
+
+
+def avg_pool_backward(dy, cache: AvgPoolCache) -> dict[str, np.ndarray]:
+    """dX[window t] += dY[t] / divisor(t): each gradient is spread evenly over its window."""
+    dy = np.asarray(dy)
+    geo = cache.geometry
+    share = (dy / cache.divisor).astype(dy.dtype, copy=False)
+    per_window = np.broadcast_to(share[(Ellipsis,) + (None,) * len(geo.kernel)], dy.shape + geo.kernel)
+    return {"x": geo.scatter(per_window)}
+
+
+def adaptive_bins(size: int, out: int) -> np.ndarray:
+    """Averaging matrix (out, size): bin i covers [floor(i*size/out), ceil((i+1)*size/out))."""
+    a = np.zeros((out, size))
+    for i in range(out):
+        start, end = (i * size) // out, -((-(i + 1) * size) // out)
+        a[i, start:end] = 1.0 / (end - start)
+    return a
+
+
+@dataclass(frozen=True)
+class AdaptiveCache:
+    matrices: tuple[np.ndarray, ...]
+
+
+def adaptive_avg_pool_forward(x, output_size, *, nd: int):
+    """Y = X ×_1 A_1 ×_2 A_2 ..., A_i averaging adaptive bins; output_size 1 is global average pooling."""
+    x = np.asarray(x)
+    if x.ndim != nd + 2:
+        raise ValueError(f"{nd}-d adaptive pooling expects input of shape (N, C, {nd} spatial dims); got {x.shape}")
+    sizes = (output_size,) * nd if output_size is None or np.isscalar(output_size) else tuple(output_size)
+    out = tuple(n if o is None else o for n, o in zip(x.shape[2:], sizes))
+    if len(sizes) != nd or min(out) < 1:
+        raise ValueError(f"output_size must be {nd} positive ints (or None to keep a size); got {output_size!r}")
+    matrices = tuple(adaptive_bins(n, o) for n, o in zip(x.shape[2:], out))
+    return along_axes(x, matrices), AdaptiveCache(matrices)
+
+
+def adaptive_avg_pool_backward(dy, cache: AdaptiveCache) -> dict[str, np.ndarray]:
+    """dX = dY ×_1 A_1ᵀ ×_2 A_2ᵀ ...: each bin's gradient spread evenly over the bin."""
+    return {"x": along_axes(np.asarray(dy), tuple(a.T for a in cache.matrices))}
+
+
+max_pool1d_forward = specialise(max_pool_forward, "max_pool1d", nd=1)
+max_pool2d_forward = specialise(max_pool_forward, "max_pool2d", nd=2)
+avg_pool1d_forward = specialise(avg_pool_forward, "avg_pool1d", nd=1)
+avg_pool2d_forward = specialise(avg_pool_forward, "avg_pool2d", nd=2)
+adaptive_avg_pool1d_forward = specialise(adaptive_avg_pool_forward, "adaptive_avg_pool1d", nd=1)
+adaptive_avg_pool2d_forward = specialise(adaptive_avg_pool_forward, "adaptive_avg_pool2d", nd=2)
+max_pool1d_backward = max_pool2d_backward = max_pool_backward
+avg_pool1d_backward = avg_pool2d_backward = avg_pool_backward
+adaptive_avg_pool1d_backward = adaptive_avg_pool2d_backward = adaptive_avg_pool_backward

@@ -1,0 +1,76 @@
+"""Diagnoses: when an implementation fails, say *what* is probably wrong.
+
+A diagnosis takes the case, the oracle (inputs, upstream gradient, torch's
+results) and the implementation's gradients, and returns a one-line finding or
+``None``. Ops name theirs in their :class:`~reference.spec.OpSpec`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .cases import Case, per_dim
+from .compare import mismatch_mask
+
+
+def tied_maxima(x: np.ndarray, kernel_size, stride, padding, dilation, ceil_mode) -> np.ndarray:
+    """Mask of input positions that are one of two or more equal maxima of some pooling window."""
+    nd = x.ndim - 2
+    k, p, d = per_dim(kernel_size, nd), per_dim(padding, nd), per_dim(dilation, nd)
+    s = k if stride is None else per_dim(stride, nd)
+    t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
+    out = (F.max_pool1d if nd == 1 else F.max_pool2d)(t, kernel_size, stride, padding, dilation, ceil_mode).shape[2:]
+    if nd == 1:  # treat 1-d as 2-d of height 1
+        t, k, p, d, s, out = t[:, :, None], (1,) + k, (0,) + p, (1,) + d, (1,) + s, (1,) + tuple(out)
+    size = t.shape[2:]
+    hi = [max(pi, (o - 1) * si + di * (ki - 1) + 1 - n - pi) for n, ki, si, di, pi, o in zip(size, k, s, d, p, out)]
+    padded = F.pad(t, (p[1], hi[1], p[0], hi[0]), value=-torch.inf)
+    n, c = t.shape[:2]
+    win = F.unfold(padded.reshape(n * c, 1, *padded.shape[2:]), k, dilation=d, stride=s)  # (N*C, K, T)
+    at_max = win == win.max(dim=1, keepdim=True).values
+    tied = at_max & (at_max.sum(dim=1, keepdim=True) >= 2)
+    hits = F.fold(tied.double(), padded.shape[2:], k, dilation=d, stride=s)
+    hits = hits[..., p[0]:p[0] + size[0], p[1]:p[1] + size[1]].reshape(t.shape)
+    return (hits > 0).numpy().reshape(x.shape)
+
+
+def max_pool_routing(case: Case, oracle, grads: dict) -> str | None:
+    """Recognise the two classic max-pool routing faults.
+
+    Every upstream gradient must land on some maximum, so Σ dX = Σ dY per
+    (sample, channel). A dX that differs from torch's only on tied maxima and
+    keeps that sum is a tie-convention mismatch; a dX that loses part of the
+    sum while windows overlap has overwritten ('=') instead of accumulated ('+=').
+    """
+    got, expected = grads.get("x"), oracle.grads["x"]
+    if not isinstance(got, np.ndarray) or got.shape != expected.shape:
+        return None
+    bad = mismatch_mask(got, expected)
+    if not bad.any():
+        return None
+    spatial = tuple(range(2, got.ndim))
+    conserved = not mismatch_mask(got.sum(axis=spatial), oracle.upstream.sum(axis=spatial).astype(got.dtype)).any()
+    options = {k: case.config.get(k, v) for k, v in
+               (("kernel_size", None), ("stride", None), ("padding", 0), ("dilation", 1), ("ceil_mode", False))}
+    if conserved:
+        if (bad & ~tied_maxima(oracle.inputs["x"], **options)).any():
+            return None
+        return (
+            f"tie-convention mismatch: all {int(bad.sum())} mismatching elements of dX are tied maxima of their "
+            "window and the total gradient is conserved; the gradient went to a different one of equal maxima than "
+            "torch's (torch: the first maximum in row-major window order)"
+        )
+    if _windows_overlap(got.ndim - 2, **options):
+        return (
+            "overlapping windows not accumulated: sum(dX) != sum(dY) per channel although every upstream gradient "
+            "must land on a maximum; where windows overlap, contributions were overwritten ('=') instead of added ('+=')"
+        )
+    return None
+
+
+def _windows_overlap(nd, kernel_size, stride, padding, dilation, ceil_mode) -> bool:
+    """Whether two windows share an input position: (t' - t)·s = m·d for some 1 <= m <= k - 1, on some axis."""
+    k, d = per_dim(kernel_size, nd), per_dim(dilation, nd)
+    s = k if stride is None else per_dim(stride, nd)
+    return any((m * di) % si == 0 for ki, si, di in zip(k, s, d) for m in range(1, ki))

@@ -1,0 +1,56 @@
+"""Depthwise convolution (with channel multipliers) and the depthwise-separable block."""
+from __future__ import annotations
+
+from functools import partial
+
+from .. import torch_ops
+from ..cases import Case, fmt, per_dim, sweep, unique
+from ..spec import OpSpec
+
+KERNELS = {1: [1, 3, 4, 5], 2: [(1, 1), (3, 3), (3, 2), (5, 5)]}
+STRIDES = {1: [1, 2, 3], 2: [1, 2, (1, 2), 3]}
+PADDINGS = {1: [0, 1, "same"], 2: [0, 1, (2, 1), "same"]}
+SIZES = {1: [6, 9, 12], 2: [(6, 6), (7, 9), (9, 8)]}
+CHANNELS = [(1, 1), (3, 1), (4, 2), (2, 3)]  # (C_in, channel multiplier m): C_out = m * C_in
+
+
+def _geometry(nd, p):
+    k, s, d = (per_dim(p[a], nd) for a in ("kernel", "stride", "dilation"))
+    if p["padding"] == "same" and max(s) > 1:
+        return None
+    pad = [di * (ki - 1) if p["padding"] == "same" else 2 * q for ki, di, q in
+           zip(k, d, per_dim(0 if p["padding"] == "same" else p["padding"], nd))]
+    size = tuple(max(n, di * (ki - 1) + 1 - q) for n, ki, di, q in zip(per_dim(p["size"], nd), k, d, pad))
+    return k, size
+
+
+def _case(op: str, nd: int, p: dict) -> Case | None:
+    geo = _geometry(nd, p)
+    if geo is None:
+        return None
+    k, size = geo
+    c, m = p["channels"]
+    n, bias = p["batch"], p["bias"]
+    config = {"stride": p["stride"], "padding": p["padding"], "dilation": p["dilation"]}
+    label = (f"n{n}-c{c}-m{m}-x{fmt(size)}-k{fmt(p['kernel'])}-stride{fmt(p['stride'])}-pad{fmt(p['padding'])}"
+             f"-dil{fmt(p['dilation'])}-{'bias' if bias else 'nobias'}")
+    if op.startswith("depthwise"):
+        shapes = {"x": (n, c) + size, "w": (m * c, 1) + k, "b": (m * c,) if bias else None}
+    else:
+        o = p["c_out"]
+        label = label.replace(f"-m{m}-", f"-m{m}o{o}-")
+        shapes = {"x": (n, c) + size, "w_dw": (m * c, 1) + k, "w_pw": (o, m * c) + (1,) * nd,
+                  "b_dw": (m * c,) if bias else None, "b_pw": (o,) if bias else None}
+    return Case(f"{op}{nd}d", shapes, config, p["dtype"], label)
+
+
+def grid(op: str, nd: int, full: bool = False) -> list[Case]:
+    structural = {"kernel": KERNELS[nd], "stride": STRIDES[nd], "padding": PADDINGS[nd], "dilation": [1, 2]}
+    cycled = {"channels": CHANNELS, "batch": [1, 2], "bias": [True, False], "size": SIZES[nd], "c_out": [1, 2, 5]}
+    return unique(_case(op, nd, p) for p in sweep(structural, cycled, expand=("channels", "bias") if full else ()))
+
+
+SPECS = [
+    OpSpec(f"{op}{nd}d", "depthwise", getattr(torch_ops, f"{op}{nd}d"), partial(grid, op, nd))
+    for op in ("depthwise_conv", "separable_conv") for nd in (1, 2)
+]

@@ -1,0 +1,92 @@
+"""Pooling cases: max (with tie-heavy inputs on purpose), average, adaptive/global average."""
+from __future__ import annotations
+
+from functools import partial
+
+from .. import torch_ops
+from ..cases import Case, fmt, per_dim, sweep, unique
+from ..diagnosis import max_pool_routing
+from ..spec import OpSpec
+
+KERNELS = {1: [2, 3, 4], 2: [(2, 2), (3, 3), (2, 3), (3, 1)]}
+STRIDES = {1: [None, 1, 2, 3], 2: [None, 1, 2, (2, 1), 3]}  # None = kernel size; 1 = overlapping windows
+PADDINGS = {1: [0, 1, 2], 2: [0, 1, (1, 0)]}
+SIZES = {1: [5, 8, 9, 12], 2: [(5, 5), (7, 8), (6, 9), (9, 7)]}
+# generic values and the ties a real network produces: post-ReLU zeros, integers, constant maps
+INPUTS = ["normal", "ties", "relu", "integers", "constant"]
+
+
+TOKENS = {
+    "ceil_mode": lambda v: "ceil" if v else "floor",
+    "dilation": lambda v: f"dil{fmt(v)}",
+    "count_include_pad": lambda v: "countpad" if v else "excludepad",
+    "divisor_override": lambda v: f"div{v}",
+}
+
+
+def _fits(kernel, padding, dilation=1) -> bool:
+    return all(p <= k // 2 for k, p in zip(kernel, padding))  # torch's rule: padding at most half the kernel
+
+
+def _size(p: dict, nd: int, kernel, dilation) -> tuple:
+    pad = per_dim(p["padding"], nd)
+    return tuple(max(s, d * (k - 1) + 1 - 2 * q) for s, k, d, q in zip(per_dim(p["size"], nd), kernel, dilation, pad))
+
+
+def _pool_case(op: str, nd: int, p: dict, extra: dict) -> Case | None:
+    kernel = per_dim(p["kernel"], nd)
+    dilation = per_dim(extra.get("dilation", 1), nd)
+    if not _fits(kernel, per_dim(p["padding"], nd)):
+        return None
+    size = _size(p, nd, kernel, dilation)
+    n, c = p["batch"], p["channels"]
+    config = {"kernel_size": p["kernel"], "stride": p["stride"], "padding": p["padding"], "ceil_mode": p["ceil_mode"], **extra}
+    label = "-".join(
+        [f"n{n}-c{c}-x{fmt(size)}-k{fmt(p['kernel'])}-stride{fmt(p['stride'] or 'k')}-pad{fmt(p['padding'])}"]
+        + [TOKENS[k](v) for k, v in config.items() if k in TOKENS]
+        + ([f"in{p['inputs']}"] if "inputs" in p else [])
+    )
+    return Case(op, {"x": (n, c) + size}, config, p["dtype"], label, inputs=p.get("inputs", "normal"))
+
+
+def max_pool_grid(nd: int, full: bool = False) -> list[Case]:
+    structural = {"kernel": KERNELS[nd], "stride": STRIDES[nd], "padding": PADDINGS[nd], "dilation": [1, 2],
+                  "ceil_mode": [False, True]}
+    cycled = {"inputs": INPUTS, "batch": [1, 2], "channels": [1, 3], "size": SIZES[nd]}
+    points = sweep(structural, cycled, expand=("inputs",) if full else ())
+    return unique(_pool_case(f"max_pool{nd}d", nd, p, {"dilation": p["dilation"]}) for p in points)
+
+
+def avg_pool_grid(nd: int, full: bool = False) -> list[Case]:
+    structural = {"kernel": KERNELS[nd], "stride": STRIDES[nd], "padding": PADDINGS[nd], "ceil_mode": [False, True],
+                  "count_include_pad": [True, False]}
+    cycled = {"batch": [1, 2], "channels": [1, 3], "size": SIZES[nd], "divisor_override": [None, None, 3] if nd == 2 else [None]}
+    points = sweep(structural, cycled, expand=("divisor_override",) if full else ())
+
+    def extra(p):
+        e = {"count_include_pad": p["count_include_pad"]}
+        return {**e, "divisor_override": p["divisor_override"]} if p["divisor_override"] else e
+
+    return unique(_pool_case(f"avg_pool{nd}d", nd, p, extra(p)) for p in points)
+
+
+ADAPTIVE_OUT = {1: [1, 2, 3, 4, 7], 2: [1, 2, (2, 3), (3, 1), (4, 4), (None, 2)]}
+ADAPTIVE_IN = {1: [5, 7, 10], 2: [(5, 5), (6, 9), (7, 4)]}
+
+
+def adaptive_grid(nd: int, full: bool = False) -> list[Case]:
+    def case(p):
+        n, c = p["batch"], p["channels"]
+        label = f"n{n}-c{c}-x{fmt(p['size'])}-out{fmt(p['out'])}" + ("-global" if p["out"] == 1 else "")
+        return Case(f"adaptive_avg_pool{nd}d", {"x": (n, c) + per_dim(p["size"], nd)}, {"output_size": p["out"]},
+                    p["dtype"], label)
+
+    return unique(case(p) for p in sweep({"out": ADAPTIVE_OUT[nd], "size": ADAPTIVE_IN[nd]}, {"batch": [1, 2], "channels": [1, 3]}))
+
+
+SPECS = [
+    OpSpec(f"{kind}{nd}d", "pool", getattr(torch_ops, f"{kind}{nd}d"), partial(grid, nd),
+           diagnose=max_pool_routing if kind == "max_pool" else None)
+    for kind, grid in (("max_pool", max_pool_grid), ("avg_pool", avg_pool_grid), ("adaptive_avg_pool", adaptive_grid))
+    for nd in (1, 2)
+]

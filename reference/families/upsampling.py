@@ -1,0 +1,91 @@
+"""Upsampling cases: transposed convolution, zero-insertion up/down-sampling, interpolation."""
+from __future__ import annotations
+
+from functools import partial
+
+from .. import torch_ops
+from ..cases import Case, fmt, per_dim, sweep, unique
+from ..spec import OpSpec
+
+T_KERNELS = {1: [1, 2, 3, 4], 2: [(1, 1), (2, 2), (3, 3), (3, 2)]}
+T_STRIDES = {1: [1, 2, 3], 2: [1, 2, 3, (2, 1)]}
+T_PADDINGS = {1: [0, 1, 2], 2: [0, 1, (1, 2)]}
+T_SIZES = {1: [3, 4, 6], 2: [(3, 3), (4, 5), (5, 3)]}
+CHANNELS = [(1, 1, 1), (2, 3, 1), (3, 2, 1), (4, 2, 2), (2, 4, 2), (3, 3, 3)]  # (C_in, C_out, groups)
+
+
+def _transpose_case(nd: int, p: dict) -> Case | None:
+    k, s, pad = (per_dim(p[a], nd) for a in ("kernel", "stride", "padding"))
+    d, op = per_dim(p["dilation"], nd), per_dim(p["output_padding"], nd)
+    size = per_dim(p["size"], nd)
+    if any(o >= max(si, di) for o, si, di in zip(op, s, d)):
+        return None  # torch: output_padding must be smaller than stride or dilation
+    if any((n - 1) * si - 2 * q + di * (ki - 1) + oi + 1 < 1 for n, si, q, di, ki, oi in zip(size, s, pad, d, k, op)):
+        return None
+    c_in, c_out, g = p["channels"]
+    n, bias = p["batch"], p["bias"]
+    label = (f"n{n}-c{c_in}o{c_out}-g{g}-x{fmt(size)}-k{fmt(p['kernel'])}-stride{fmt(p['stride'])}-pad{fmt(p['padding'])}"
+             f"-outpad{fmt(p['output_padding'])}-dil{fmt(p['dilation'])}-{'bias' if bias else 'nobias'}")
+    return Case(f"conv_transpose{nd}d",
+                {"x": (n, c_in) + size, "w": (c_in, c_out // g) + k, "b": (c_out,) if bias else None},
+                {"stride": p["stride"], "padding": p["padding"], "output_padding": p["output_padding"], "groups": g,
+                 "dilation": p["dilation"]}, p["dtype"], label)
+
+
+def transpose_grid(nd: int, full: bool = False) -> list[Case]:
+    structural = {"kernel": T_KERNELS[nd], "stride": T_STRIDES[nd], "padding": T_PADDINGS[nd],
+                  "output_padding": [0, 1], "dilation": [1, 2]}
+    cycled = {"channels": CHANNELS, "batch": [1, 2], "bias": [True, False], "size": T_SIZES[nd]}
+    return unique(_transpose_case(nd, p) for p in sweep(structural, cycled, expand=("channels", "bias") if full else ()))
+
+
+def resample_grid(kind: str, nd: int, full: bool = False) -> list[Case]:
+    factors = {1: [1, 2, 3, 4], 2: [1, 2, 3, (2, 3), (3, 1)]}[nd]
+    sizes = {1: [1, 4, 7, 10], 2: [(1, 1), (4, 4), (5, 7), (6, 3)]}[nd]
+
+    def case(p):
+        shape = (p["batch"], p["channels"]) + per_dim(p["size"], nd)
+        label = f"n{p['batch']}-c{p['channels']}-x{fmt(p['size'])}-factor{fmt(p['factor'])}"
+        return Case(f"{kind}{nd}d", {"x": shape}, {"factor": p["factor"]}, p["dtype"], label)
+
+    return unique(case(p) for p in sweep({"factor": factors, "size": sizes}, {"batch": [1, 2], "channels": [1, 3]}))
+
+
+# (mode, align_corners) per input rank; nearest has no align_corners
+MODES = {1: [("nearest", None), ("nearest-exact", None), ("linear", False), ("linear", True)],
+         2: [("nearest", None), ("nearest-exact", None), ("bilinear", False), ("bilinear", True)]}
+# integer and fractional factors, up and down, given as a size or as a scale factor (recomputed or not)
+SIZING = [{"size": 9}, {"size": 4}, {"size": 13}, {"scale_factor": 2.0}, {"scale_factor": 3.0},
+          {"scale_factor": 1.5}, {"scale_factor": 0.5}, {"scale_factor": 2.5},
+          {"scale_factor": 1.7, "recompute_scale_factor": True}, {"scale_factor": 0.6, "recompute_scale_factor": True}]
+I_SIZES = {1: [5, 7], 2: [(5, 6), (7, 4)]}
+
+
+def interpolate_grid(full: bool = False) -> list[Case]:
+    def case(nd, p):
+        mode, align = p["mode"]
+        sizing = {k: (per_dim(v, nd) if k == "size" and nd == 2 and v != 4 else v) for k, v in p["sizing"].items()}
+        if "size" in sizing and nd == 2 and sizing["size"] == 4:
+            sizing["size"] = (4, 9)  # non-square output: down one axis, up the other
+        config = {**sizing, "mode": mode} | ({"align_corners": align} if align is not None else {})
+        shape = (p["batch"], p["channels"]) + per_dim(p["size"], nd)
+        label = "-".join([f"n{p['batch']}-c{p['channels']}-x{fmt(p['size'])}", mode]
+                         + [f"{k.replace('_', '')}{fmt(v)}" for k, v in sizing.items() if k != "recompute_scale_factor"]
+                         + (["recompute"] if sizing.get("recompute_scale_factor") else [])
+                         + ([f"aligncorners{align}"] if align is not None else []))
+        return Case("interpolate", {"x": shape}, config, p["dtype"], label)
+
+    return unique(
+        case(nd, p)
+        for nd in (1, 2)
+        for p in sweep({"mode": MODES[nd], "sizing": SIZING, "size": I_SIZES[nd]}, {"batch": [1, 2], "channels": [1, 3]})
+    )
+
+
+SPECS = [
+    *(OpSpec(f"conv_transpose{nd}d", "upsampling", getattr(torch_ops, f"conv_transpose{nd}d"), partial(transpose_grid, nd))
+      for nd in (1, 2)),
+    *(OpSpec(f"{kind}{nd}d", "upsampling", getattr(torch_ops, f"{kind}{nd}d"), partial(resample_grid, kind, nd))
+      for kind in ("upsample", "downsample") for nd in (1, 2)),
+    OpSpec("interpolate", "upsampling", torch_ops.interpolate, interpolate_grid),
+]
