@@ -80,3 +80,13 @@ from .transposed_conv import (
     conv_transpose2d_backward,
     conv_transpose2d_forward,
 )
+from .transform import (
+    transform_avg_pool_backward,
+    transform_avg_pool_forward,
+    transform_group_conv2d_backward,
+    transform_group_conv2d_forward,
+    transform_lifting_conv2d_backward,
+    transform_lifting_conv2d_forward,
+    transform_max_pool_backward,
+    transform_max_pool_forward,
+)

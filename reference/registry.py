@@ -1,10 +1,10 @@
 """Every op the harness verifies, by name."""
 from __future__ import annotations
 
-from .families import activations, conv, depthwise, pooling, upsampling
+from .families import activations, conv, depthwise, pooling, transform, upsampling
 from .spec import OpSpec
 
-SPECS: dict[str, OpSpec] = {spec.name: spec for family in (conv, activations, pooling, upsampling, depthwise) for spec in family.SPECS}
+SPECS: dict[str, OpSpec] = {spec.name: spec for family in (conv, activations, pooling, upsampling, depthwise, transform) for spec in family.SPECS}
 
 
 def families() -> list[str]:

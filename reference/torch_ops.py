@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Callable, Mapping
 
+import functools
 import warnings
 
 import numpy as np
@@ -163,3 +164,52 @@ def _separable(x, w_dw, w_pw, b_dw=None, b_pw=None, stride=1, padding=0, dilatio
 
 depthwise_conv1d = depthwise_conv2d = _depthwise
 separable_conv1d = separable_conv2d = _separable
+
+
+# --- transform-invariant convolution ----------------------------------------------------
+# An independent statement of the groups: elements (quarter turns, mirror), applied with
+# torch.flip then torch.rot90; g⁻¹h found by search, not by group algebra.
+TRANSFORM_GROUPS = {
+    "p4": [(r, 0) for r in range(4)],
+    "p4m": [(r, m) for m in (0, 1) for r in range(4)],
+    "reflect": [(0, 0), (0, 1)],
+}
+
+
+def _apply(a, g):
+    r, m = g
+    return torch.rot90(torch.flip(a, (-1,)) if m else a, r, (-2, -1))
+
+
+@functools.lru_cache(maxsize=None)
+def _g_inverse_h(group):
+    """perm[g][h] = k such that T_g(T_k(probe)) = T_h(probe), i.e. k = g⁻¹h."""
+    els = TRANSFORM_GROUPS[group]
+    probe = torch.arange(9.0).reshape(3, 3)
+    return [[next(k for k, e in enumerate(els) if torch.equal(_apply(_apply(probe, e), g), _apply(probe, h)))
+             for h in els] for g in els]
+
+
+def _transform_conv(x, bank, b, stride, padding, dilation, n_out, order):
+    z = F.conv2d(x, bank, None, stride, padding, dilation).unflatten(1, (n_out, order))
+    return z if b is None else z + b[None, :, None, None, None]
+
+
+def transform_lifting_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, group="p4"):
+    els = TRANSFORM_GROUPS[group]
+    bank = torch.stack([_apply(w, g) for g in els], 1).flatten(0, 1)
+    return _transform_conv(x, bank, b, stride, padding, dilation, w.shape[0], len(els))
+
+
+def transform_group_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, group="p4"):
+    els, perm = TRANSFORM_GROUPS[group], _g_inverse_h(group)
+    bank = torch.stack([_apply(w[:, :, perm[i]], g) for i, g in enumerate(els)], 1).flatten(0, 1).flatten(1, 2)
+    return _transform_conv(x.flatten(1, 2), bank, b, stride, padding, dilation, w.shape[0], len(els))
+
+
+def transform_max_pool(x):
+    return x.max(dim=2).values
+
+
+def transform_avg_pool(x):
+    return x.mean(dim=2)

@@ -61,13 +61,13 @@ def main(argv=None) -> int:
                 worst[case.dtype] = max(worst[case.dtype], c.tolerance_used)
         rows.append((spec.name, counts["cases"], counts["failed"], counts["harness errors"],
                      worst["float64"], worst["float32"], time.perf_counter() - t0))
-    header = f"{'op':<20}{'cases':>7}{'failed':>8}{'harness':>9}{'tol used f64':>14}{'tol used f32':>14}{'seconds':>9}"
+    header = f"{'op':<26}{'cases':>7}{'failed':>8}{'harness':>9}{'tol used f64':>14}{'tol used f32':>14}{'seconds':>9}"
     print(f"verifying {args.impl} against torch.autograd (base seed {args.seed}, "
           f"{'full' if args.full_grid else 'default'} grid)")
     print(header)
     print("-" * len(header))
     for name, n, failed, errors, w64, w32, secs in rows:
-        print(f"{name:<20}{n:>7}{failed:>8}{errors:>9}{w64:>14.2e}{w32:>14.2e}{secs:>9.2f}")
+        print(f"{name:<26}{n:>7}{failed:>8}{errors:>9}{w64:>14.2e}{w32:>14.2e}{secs:>9.2f}")
     total = sum(r[1] for r in rows)
     failed = sum(r[2] + r[3] for r in rows)
     for report in reports[: args.show]:

@@ -17,7 +17,7 @@ from unittest import mock
 import numpy as np
 
 import manual_grads
-from manual_grads import activations, conv, interpolation, pooling, transposed_conv
+from manual_grads import activations, conv, interpolation, pooling, transform, transposed_conv
 
 CONV = ("conv1d", "conv2d", "conv3d")
 ACTIVATIONS = tuple(activations.ACTIVATIONS)
@@ -25,6 +25,7 @@ MAX_POOL = ("max_pool1d", "max_pool2d")
 MEAN_POOL = ("avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d")
 RESAMPLING = ("conv_transpose1d", "conv_transpose2d", "upsample1d", "upsample2d", "downsample1d", "downsample2d")
 INTERPOLATION = ("interpolate",)
+TRANSFORM = ("transform_lifting_conv2d", "transform_group_conv2d", "transform_max_pool", "transform_avg_pool")
 DEPTHWISE = ("depthwise_conv1d", "depthwise_conv2d", "separable_conv1d", "separable_conv2d")
 
 
@@ -91,6 +92,21 @@ def _floor_end_bins(n: int, o: int) -> np.ndarray:
 def _shifted_crop(x, pads):
     return x[(Ellipsis,) + tuple(slice(lo + 1, n - hi + 1) if lo else slice(lo, n - hi)
                                  for n, (lo, hi) in zip(x.shape[-len(pads):], pads))]
+
+
+def _reversed_rotation(a, g):
+    """T_g⁻¹ with the rotation turned the wrong way: rot90(+r) instead of rot90(-r)."""
+    r, m = g
+    a = np.rot90(a, r, axes=(-2, -1))
+    return a[..., ::-1] if m else a
+
+
+def _unpermuted_bank_grad(original):
+    def grad(dbank, w_shape, group):
+        identity = np.tile(np.arange(len(transform.GROUPS[group])), (len(transform.GROUPS[group]), 1))
+        with mock.patch.object(transform, "axis_permutations", lambda g: identity):
+            return original(dbank, w_shape, group)
+    return grad
 
 
 def _swap_linear_weights(original):
@@ -174,6 +190,17 @@ MUTANTS = [
     Mutant("interpolation", "nearest uses round instead of floor", "Y",
            _wrap(interpolation, "_nearest_index", lambda orig: lambda dst, n, o, sf, exact: np.minimum(
                np.round(dst * (n / o)).astype(np.int64), n - 1) if not exact else orig(dst, n, o, sf, exact)), INTERPOLATION),
+    # --- transform-invariant -----------------------------------------------------------
+    Mutant("transform", "reversed rotation direction when accumulating dW", "dW",
+           _set(transform, "inverse_transform", _reversed_rotation), TRANSFORM),
+    Mutant("transform", "dW not inverse-transformed (sum of per-transform gradients)", "dW",
+           _set(transform, "inverse_transform", lambda a, g: a), TRANSFORM),
+    Mutant("transform", "group conv dW not permuted back along the transform axis", "dW",
+           _wrap(transform, "filter_bank_grad", _unpermuted_bank_grad), TRANSFORM),
+    Mutant("transform", "pooling over transforms routes ties to the last maximum", "dX",
+           _set(pooling, "first_max", lambda f: f.shape[-1] - 1 - np.argmax(f[..., ::-1], axis=-1)), TRANSFORM),
+    Mutant("transform", "mean over transforms not divided by the group order", "dX",
+           _backwards(("transform_avg_pool",), lambda orig: lambda dy, c: orig(dy * c.shape[2], c)), TRANSFORM),
     # --- depthwise -------------------------------------------------------------------
     Mutant("depthwise", "depthwise dW summed over the channel multiplier", "dW",
            _backwards(("depthwise_conv1d", "depthwise_conv2d"), lambda orig: lambda dy, c: {

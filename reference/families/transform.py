@@ -1,0 +1,61 @@
+"""Transform-invariant convolution cases: lifting and group convolutions over p4, p4m and reflections, pooling over transforms."""
+from __future__ import annotations
+
+from functools import partial
+
+from .. import torch_ops
+from ..cases import Case, fmt, per_dim, sweep, unique
+from ..spec import OpSpec
+
+ORDER = {g: len(e) for g, e in torch_ops.TRANSFORM_GROUPS.items()}
+KERNELS = [1, 2, 3, (3, 2)]  # non-square kernels only for the reflection group (rotations need square)
+SIZES = [(5, 5), (6, 7), (8, 6)]
+CHANNELS = [(1, 1), (2, 3), (3, 2), (1, 4)]  # (C, O)
+
+
+def _conv_case(kind: str, p: dict) -> Case | None:
+    group, k = p["group"], per_dim(p["kernel"], 2)
+    if k[0] != k[1] and group != "reflect":
+        return None
+    if p["padding"] == "same" and p["stride"] > 1:
+        return None
+    d = p["dilation"]
+    need = [d * (ki - 1) + 1 - (0 if p["padding"] == "same" else 2 * p["padding"]) for ki in k]
+    size = tuple(max(s, n) for s, n in zip(p["size"], need))
+    c, o = p["channels"]
+    n, bias, order = p["batch"], p["bias"], ORDER[group]
+    lifting = kind == "lifting"
+    shapes = {
+        "x": (n, c) + size if lifting else (n, c, order) + size,
+        "w": (o, c) + k if lifting else (o, c, order) + k,
+        "b": (o,) if bias else None,
+    }
+    label = (f"{group}-n{n}-c{c}o{o}-x{fmt(size)}-k{fmt(p['kernel'])}-stride{p['stride']}-pad{fmt(p['padding'])}"
+             f"-dil{d}-{'bias' if bias else 'nobias'}")
+    config = {"stride": p["stride"], "padding": p["padding"], "dilation": d, "group": group}
+    return Case(f"transform_{kind}_conv2d", shapes, config, p["dtype"], label)
+
+
+def conv_grid(kind: str, full: bool = False) -> list[Case]:
+    structural = {"group": list(ORDER), "kernel": KERNELS, "stride": [1, 2], "padding": [0, 1, "same"], "dilation": [1, 2]}
+    cycled = {"channels": CHANNELS, "batch": [1, 2], "bias": [True, False], "size": SIZES}
+    return unique(_conv_case(kind, p) for p in sweep(structural, cycled, expand=("channels", "bias") if full else ()))
+
+
+def pool_grid(mode: str, full: bool = False) -> list[Case]:
+    def case(p):
+        shape = (p["batch"], p["channels"], ORDER[p["group"]]) + p["size"]
+        label = f"{p['group']}-n{p['batch']}-c{p['channels']}-x{fmt(p['size'])}-in{p['inputs']}"
+        return Case(f"transform_{mode}_pool", {"x": shape}, {}, p["dtype"], label, inputs=p["inputs"])
+
+    inputs = ["normal", "integers", "constant"] if mode == "max" else ["normal"]
+    return unique(case(p) for p in sweep({"group": list(ORDER), "size": SIZES, "inputs": inputs},
+                                         {"batch": [1, 2], "channels": [1, 3]}))
+
+
+SPECS = [
+    OpSpec("transform_lifting_conv2d", "transform", torch_ops.transform_lifting_conv2d, partial(conv_grid, "lifting")),
+    OpSpec("transform_group_conv2d", "transform", torch_ops.transform_group_conv2d, partial(conv_grid, "group")),
+    OpSpec("transform_max_pool", "transform", torch_ops.transform_max_pool, partial(pool_grid, "max")),
+    OpSpec("transform_avg_pool", "transform", torch_ops.transform_avg_pool, partial(pool_grid, "avg")),
+]
