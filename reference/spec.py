@@ -14,3 +14,4 @@ class OpSpec:
     torch_forward: Callable  # same signature as <name>_forward, in torch
     grid: Callable[[bool], list[Case]]  # full=False: default suite; True: the big sweep
     diagnose: Optional[Callable] = None  # (case, oracle, grads) -> finding or None, on failure
+    linear_in: tuple[str, ...] = ()  # inputs the op is linear (affine) in, for the adjoint test

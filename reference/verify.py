@@ -17,6 +17,8 @@ import sys
 import time
 from collections import defaultdict
 
+import numpy as np
+
 from .harness import run_case
 from .registry import SPECS, families
 
@@ -29,6 +31,8 @@ def _parse(argv):
     p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
     p.add_argument("--full-grid", action="store_true", help="the large sweep")
     p.add_argument("--show", type=int, default=3, help="failure reports to print (default 3)")
+    p.add_argument("--error-profile", action="store_true",
+                   help="print the distribution of the tolerance fraction used, per dtype (tolerance calibration)")
     return p.parse_args(argv)
 
 
@@ -41,6 +45,7 @@ def main(argv=None) -> int:
         return 2
     specs = [s for s in SPECS.values() if (not args.op or s.name in args.op) and (not args.family or s.family in args.family)]
     rows, reports = [], []
+    used = defaultdict(list)  # dtype -> fraction of tolerance used, per compared array
     start = time.perf_counter()
     for spec in specs:
         t0 = time.perf_counter()
@@ -59,6 +64,8 @@ def main(argv=None) -> int:
                 reports.append(result.report())
             for c in result.checks:
                 worst[case.dtype] = max(worst[case.dtype], c.tolerance_used)
+                if c.total:
+                    used[case.dtype].append(c.tolerance_used)
         rows.append((spec.name, counts["cases"], counts["failed"], counts["harness errors"],
                      worst["float64"], worst["float32"], time.perf_counter() - t0))
     header = f"{'op':<26}{'cases':>7}{'failed':>8}{'harness':>9}{'tol used f64':>14}{'tol used f32':>14}{'seconds':>9}"
@@ -74,6 +81,12 @@ def main(argv=None) -> int:
         print("\n" + report)
     if len(reports) > args.show:
         print(f"\n... and {len(reports) - args.show} more failures (use --show N)")
+    if args.error_profile:
+        print("\nfraction of the tolerance used by the worst element of each compared array:")
+        for dtype, values in sorted(used.items()):
+            q = np.quantile(values, [0.5, 0.9, 0.99, 0.999, 1.0])
+            print(f"  {dtype}: {len(values)} arrays; median {q[0]:.2e}, p90 {q[1]:.2e}, p99 {q[2]:.2e}, "
+                  f"p99.9 {q[3]:.2e}, max {q[4]:.2e}")
     print(f"\n{total - sum(r[2] for r in rows)} passed, {failed} failed in {time.perf_counter() - start:.1f}s")
     return 1 if failed else 0
 

@@ -49,7 +49,6 @@ def conv_grid(nd: int, full: bool = False) -> list[Case]:
 
 
 SPECS = [
-    OpSpec("conv1d", "conv", torch_ops.conv1d, partial(conv_grid, 1)),
-    OpSpec("conv2d", "conv", torch_ops.conv2d, partial(conv_grid, 2)),
-    OpSpec("conv3d", "conv", torch_ops.conv3d, partial(conv_grid, 3)),
+    OpSpec(f"conv{nd}d", "conv", getattr(torch_ops, f"conv{nd}d"), partial(conv_grid, nd), linear_in=("x", "w"))
+    for nd in (1, 2, 3)
 ]

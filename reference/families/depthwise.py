@@ -51,6 +51,7 @@ def grid(op: str, nd: int, full: bool = False) -> list[Case]:
 
 
 SPECS = [
-    OpSpec(f"{op}{nd}d", "depthwise", getattr(torch_ops, f"{op}{nd}d"), partial(grid, op, nd))
+    OpSpec(f"{op}{nd}d", "depthwise", getattr(torch_ops, f"{op}{nd}d"), partial(grid, op, nd),
+           linear_in=("x", "w") if op == "depthwise_conv" else ("x", "w_dw", "w_pw"))
     for op in ("depthwise_conv", "separable_conv") for nd in (1, 2)
 ]

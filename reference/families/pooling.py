@@ -28,6 +28,22 @@ def _fits(kernel, padding, dilation=1) -> bool:
     return all(p <= k // 2 for k, p in zip(kernel, padding))  # torch's rule: padding at most half the kernel
 
 
+def every_window_sees_input(size, kernel, stride, padding, dilation, ceil_mode) -> bool:
+    """Whether each pooling window holds at least one input element (not only padding).
+
+    With dilation a window can fall entirely on padding; torch then returns -inf
+    and routes the gradient out of bounds, so such configurations are not verifiable.
+    """
+    for n, k, s, p, d in zip(size, kernel, stride, padding, dilation):
+        span = n + 2 * p - d * (k - 1) - 1
+        out = (-(-span // s) if ceil_mode else span // s) + 1
+        if ceil_mode and (out - 1) * s >= n + p:
+            out -= 1
+        if any(all(not 0 <= t * s - p + i * d < n for i in range(k)) for t in range(out)):
+            return False
+    return True
+
+
 def _size(p: dict, nd: int, kernel, dilation) -> tuple:
     pad = per_dim(p["padding"], nd)
     return tuple(max(s, d * (k - 1) + 1 - 2 * q) for s, k, d, q in zip(per_dim(p["size"], nd), kernel, dilation, pad))
@@ -39,6 +55,9 @@ def _pool_case(op: str, nd: int, p: dict, extra: dict) -> Case | None:
     if not _fits(kernel, per_dim(p["padding"], nd)):
         return None
     size = _size(p, nd, kernel, dilation)
+    stride = per_dim(p["stride"], nd) if p["stride"] else kernel
+    if not every_window_sees_input(size, kernel, stride, per_dim(p["padding"], nd), dilation, p["ceil_mode"]):
+        return None
     n, c = p["batch"], p["channels"]
     config = {"kernel_size": p["kernel"], "stride": p["stride"], "padding": p["padding"], "ceil_mode": p["ceil_mode"], **extra}
     label = "-".join(
@@ -86,7 +105,7 @@ def adaptive_grid(nd: int, full: bool = False) -> list[Case]:
 
 SPECS = [
     OpSpec(f"{kind}{nd}d", "pool", getattr(torch_ops, f"{kind}{nd}d"), partial(grid, nd),
-           diagnose=max_pool_routing if kind == "max_pool" else None)
+           diagnose=max_pool_routing if kind == "max_pool" else None, linear_in=() if kind == "max_pool" else ("x",))
     for kind, grid in (("max_pool", max_pool_grid), ("avg_pool", avg_pool_grid), ("adaptive_avg_pool", adaptive_grid))
     for nd in (1, 2)
 ]

@@ -54,8 +54,11 @@ def pool_grid(mode: str, full: bool = False) -> list[Case]:
 
 
 SPECS = [
-    OpSpec("transform_lifting_conv2d", "transform", torch_ops.transform_lifting_conv2d, partial(conv_grid, "lifting")),
-    OpSpec("transform_group_conv2d", "transform", torch_ops.transform_group_conv2d, partial(conv_grid, "group")),
+    OpSpec("transform_lifting_conv2d", "transform", torch_ops.transform_lifting_conv2d, partial(conv_grid, "lifting"),
+           linear_in=("x", "w")),
+    OpSpec("transform_group_conv2d", "transform", torch_ops.transform_group_conv2d, partial(conv_grid, "group"),
+           linear_in=("x", "w")),
     OpSpec("transform_max_pool", "transform", torch_ops.transform_max_pool, partial(pool_grid, "max")),
-    OpSpec("transform_avg_pool", "transform", torch_ops.transform_avg_pool, partial(pool_grid, "avg")),
+    OpSpec("transform_avg_pool", "transform", torch_ops.transform_avg_pool, partial(pool_grid, "avg"),
+           linear_in=("x",)),
 ]

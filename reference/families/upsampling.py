@@ -83,9 +83,11 @@ def interpolate_grid(full: bool = False) -> list[Case]:
 
 
 SPECS = [
-    *(OpSpec(f"conv_transpose{nd}d", "upsampling", getattr(torch_ops, f"conv_transpose{nd}d"), partial(transpose_grid, nd))
+    *(OpSpec(f"conv_transpose{nd}d", "upsampling", getattr(torch_ops, f"conv_transpose{nd}d"), partial(transpose_grid, nd),
+             linear_in=("x", "w"))
       for nd in (1, 2)),
-    *(OpSpec(f"{kind}{nd}d", "upsampling", getattr(torch_ops, f"{kind}{nd}d"), partial(resample_grid, kind, nd))
+    *(OpSpec(f"{kind}{nd}d", "upsampling", getattr(torch_ops, f"{kind}{nd}d"), partial(resample_grid, kind, nd),
+             linear_in=("x",))
       for kind in ("upsample", "downsample") for nd in (1, 2)),
-    OpSpec("interpolate", "upsampling", torch_ops.interpolate, interpolate_grid),
+    OpSpec("interpolate", "upsampling", torch_ops.interpolate, interpolate_grid, linear_in=("x",)),
 ]
