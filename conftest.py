@@ -1,8 +1,16 @@
 """Project-wide pytest options.
 
---seed N       base seed of every case's random inputs (default 0); each case derives its own
-               seed from it and its id, so `--seed N -k <id>` reproduces one failure exactly.
---full-grid    run the big sweep (every channel/bias combination) instead of the default grid.
+--seed N            base seed of every case's random inputs (default 0); each case derives its own
+                    seed from it and its id, so `--seed N -k <id>` reproduces one failure exactly.
+--full-grid         run the big sweep instead of the default grid.
+--impl TARGET       grade another implementation: a dotted module, a .py file or a folder. It runs in a
+                    sandboxed worker process; only the cases its format can express are collected.
+--impl-format F     auto (default), native, cs231n or mytorch.
+--time-limit S      seconds per call of the graded code (default 10).
+--memory-limit GIB  address space of the worker (default 4).
+--forbid-torch      graded code may not import torch.
+--rubric FILE       points per op (default reference/rubrics/default.toml).
+--grade-report PATH write Gradescope results.json (JUnit XML: pytest's own --junitxml).
 """
 from __future__ import annotations
 
@@ -13,12 +21,54 @@ def pytest_addoption(parser):
     group = parser.getgroup("gradcheck", "gradient verification")
     group.addoption("--seed", type=int, default=0, help="base seed of all random inputs (default 0)")
     group.addoption("--full-grid", action="store_true", help="run the large case sweep (slow)")
+    group.addoption("--impl", default=None, help="implementation to grade (module, .py file or folder)")
+    group.addoption("--impl-format", default="auto", choices=("auto", "native", "cs231n", "mytorch"))
+    group.addoption("--time-limit", type=float, default=10.0, help="seconds per call of graded code")
+    group.addoption("--memory-limit", type=float, default=4.0, help="GiB of address space for graded code")
+    group.addoption("--forbid-torch", action="store_true", help="graded code may not import torch")
+    group.addoption("--rubric", default=None, help="rubric TOML (default: reference/rubrics/default.toml)")
+    group.addoption("--grade-report", default=None, help="write Gradescope results.json here")
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: a large sweep, deselected unless --full-grid is given")
+    config.gradcheck_results = []
+    config.gradcheck_impl = None
+    target = config.getoption("--impl")
+    if target:
+        from reference.sandbox import Limits, SandboxedImplementation
+
+        limits = Limits(config.getoption("--time-limit"), int(config.getoption("--memory-limit") * 2**30),
+                        config.getoption("--forbid-torch"))
+        config.gradcheck_impl = SandboxedImplementation(target, config.getoption("--impl-format"), limits)
+
+
+def pytest_unconfigure(config):
+    if getattr(config, "gradcheck_impl", None) is not None:
+        config.gradcheck_impl.close()
 
 
 @pytest.fixture(scope="session")
 def base_seed(request) -> int:
     return request.config.getoption("--seed")
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """With --impl or --grade-report: the score table, and the Gradescope file."""
+    if not (config.getoption("--impl") or config.getoption("--grade-report")) or not config.gradcheck_results:
+        return
+    from reference.scoring import DEFAULT_RUBRIC, Rubric, gradescope, score, table, write_json
+
+    impl = config.gradcheck_impl
+    scores = score(config.gradcheck_results, Rubric.load(config.getoption("--rubric") or DEFAULT_RUBRIC))
+    terminalreporter.section("score")
+    if impl is not None and impl.load_error:
+        terminalreporter.write_line(impl.load_error)
+    terminalreporter.write_line(table(scores))
+    for s in scores:
+        if s.pattern:
+            terminalreporter.write_line(f"{s.op}: {s.pattern}")
+    path = config.getoption("--grade-report")
+    if path:
+        write_json(path, gradescope(scores, impl.load_error if impl is not None else ""))
+        terminalreporter.write_line(f"Gradescope results written to {path}")

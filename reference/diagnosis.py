@@ -7,8 +7,6 @@ results) and the implementation's gradients, and returns a one-line finding or
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from .cases import Case, per_dim
 from .compare import mismatch_mask
@@ -16,6 +14,9 @@ from .compare import mismatch_mask
 
 def tied_maxima(x: np.ndarray, kernel_size, stride, padding, dilation, ceil_mode) -> np.ndarray:
     """Mask of input positions that are one of two or more equal maxima of some pooling window."""
+    import torch
+    import torch.nn.functional as F
+
     nd = x.ndim - 2
     k, p, d = per_dim(kernel_size, nd), per_dim(padding, nd), per_dim(dilation, nd)
     s = k if stride is None else per_dim(stride, nd)
@@ -74,3 +75,95 @@ def _windows_overlap(nd, kernel_size, stride, padding, dilation, ceil_mode) -> b
     k, d = per_dim(kernel_size, nd), per_dim(dilation, nd)
     s = k if stride is None else per_dim(stride, nd)
     return any((m * di) % si == 0 for ki, si, di in zip(k, s, d) for m in range(1, ki))
+
+
+# --- catalogue of known mistakes, precision, and where the error lives ---------------------
+
+def known_mistakes(case: Case, oracle, grads: dict, failing: list[str]) -> list[str]:
+    """Names of catalogued mistakes (reference.mutants) that reproduce the failing gradients exactly.
+
+    Each mutant of the op is replayed on manual_grads with the case's inputs and
+    upstream gradient; it is named when every failing gradient of the
+    implementation matches the mutant's within the tolerance.
+    """
+    import manual_grads
+
+    from .mutants import MUTANTS
+
+    names = []
+    for mutant in MUTANTS:
+        if case.op not in mutant.ops:
+            continue
+        try:
+            with mutant.patch():
+                arrays = [None if a is None else a.copy() for a in oracle.inputs.values()]
+                _, cache = getattr(manual_grads, f"{case.op}_forward")(*arrays, **case.config)
+                wrong = getattr(manual_grads, f"{case.op}_backward")(oracle.upstream.copy(), cache)
+        except Exception:
+            continue
+        if all(isinstance(grads.get(n), np.ndarray) and n in wrong and np.shape(wrong[n]) == grads[n].shape
+               and not mismatch_mask(grads[n], np.asarray(wrong[n])).any() for n in failing):
+            names.append(mutant.name)
+    return names
+
+
+def precision(oracle, grads: dict, failing: list[str]) -> str | None:
+    """A float64 case right only to float32 precision was computed in float32."""
+    from .compare import TOLERANCES
+
+    f32 = TOLERANCES[np.dtype(np.float32)]
+    expected = {n: oracle.grads[n] for n in failing}
+    if not all(e.dtype == np.float64 and isinstance(grads.get(n), np.ndarray) and grads[n].shape == e.shape
+               for n, e in expected.items()):
+        return None
+    if all(not mismatch_mask(grads[n], e, f32).any() for n, e in expected.items()):
+        return "right only to float32 precision: computed (or accumulated) in float32 somewhere"
+    return None
+
+
+def where(case: Case, name: str, got: np.ndarray, expected: np.ndarray) -> str | None:
+    """Where the wrong elements of one gradient live: channels, samples, a border band, a stride phase."""
+    if not isinstance(got, np.ndarray) or got.shape != expected.shape or got.ndim < 3:
+        return None
+    bad = mismatch_mask(got, expected)
+    if not bad.any() or bad.all():
+        return None
+    parts = []
+    for axis, what in ((1, "channels"), (0, "samples")):
+        hit = np.flatnonzero(bad.any(axis=tuple(i for i in range(bad.ndim) if i != axis)))
+        if len(hit) < bad.shape[axis]:
+            parts.append(f"only {what} {hit.tolist()}")
+    spatial = bad.shape[2:]
+    grid = np.indices(spatial)
+    edge = np.min([np.minimum(g, n - 1 - g) for g, n in zip(grid, spatial)], axis=0)
+    band = int(edge[bad.any(axis=(0, 1))].max()) + 1
+    if 2 * band < min(spatial):
+        parts.append(f"only in a border band {band} wide")
+    stride = case.config.get("stride")
+    if stride and name in ("x", "out"):
+        s = per_dim(stride, len(spatial))
+        if max(s) > 1:
+            phases = {tuple(int(i) % si for i, si in zip(idx, s)) for idx in zip(*np.nonzero(bad.any(axis=(0, 1))))}
+            if len(phases) < int(np.prod(s)):
+                parts.append(f"only at stride phase(s) {sorted(phases)} of {tuple(s)}")
+    return ", ".join(parts) or None
+
+
+def explain(case: Case, oracle, grads: dict, op_diagnose=None) -> str:
+    """Everything recognisable about a failure, most specific first; '' if nothing is."""
+    failing = [n for n, e in oracle.grads.items()
+               if not (isinstance(grads.get(n), np.ndarray) and grads[n].shape == e.shape
+                       and not mismatch_mask(grads[n], e).any())]
+    findings = []
+    if op_diagnose is not None:
+        findings.append(op_diagnose(case, oracle, grads))
+    if failing:
+        mistakes = known_mistakes(case, oracle, grads, failing)
+        if mistakes:
+            findings.append("probably: " + " / ".join(mistakes))
+        findings.append(precision(oracle, grads, failing))
+        for n in failing:
+            located = where(case, n, grads.get(n), oracle.grads[n])
+            if located:
+                findings.append(f"d{n.upper() if len(n) == 1 and n != 'b' else n} errors {located}")
+    return "; ".join(f for f in findings if f)

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import sampling
+from .adapters import NotExpressible
 from .cases import Case
 from .compare import Comparison, compare_array, gradient_label, unchanged
+from .diagnosis import explain
 from .registry import SPECS
-from .torch_ops import autograd_vjp
 
 
 @dataclass
@@ -37,11 +38,18 @@ class CaseResult:
     base_seed: int
     checks: list[Comparison] = field(default_factory=list)
     error: str = ""  # the implementation raised or returned something unusable
+    skipped: str = ""  # the implementation's format cannot express this case (not a failure)
+    expected: list[str] = field(default_factory=list)  # 'out' and every gradient the oracle has
     diagnosis: str = ""  # what is probably wrong, when a diagnosis recognises the failure
 
     @property
     def ok(self) -> bool:
         return not self.error and all(c.ok for c in self.checks)
+
+    def passed(self, name: str) -> bool:
+        """Whether the forward output ('out') or one gradient was compared and right."""
+        check = self.check(name)
+        return check is not None and check.ok
 
     def check(self, name: str) -> Comparison | None:
         return next((c for c in self.checks if c.name == name), None)
@@ -52,7 +60,8 @@ class CaseResult:
             f" in {', '.join(gradient_label(c.name) for c in failed)}" if failed else ""
         )
         if self.diagnosis:
-            head += f" — {self.diagnosis.split(':')[0]}"
+            first = self.diagnosis.split(";")[0]
+            head += f" — {first if first.startswith('probably') else first.split(':')[0]}"
         lines = [head, f"  configuration: {self.case.describe()}"]
         if self.diagnosis:
             lines.append(f"  diagnosis: {self.diagnosis}")
@@ -68,6 +77,8 @@ class CaseResult:
 
 def oracle(case: Case, seed: int) -> Oracle:
     """Draw the case's inputs from ``seed`` and compute torch's output and gradients for them."""
+    from .torch_ops import autograd_vjp  # torch only when an oracle is computed live
+
     rng = np.random.default_rng(seed)
     inputs = sampling.draw_inputs(case, rng)
     out, grads, upstream = autograd_vjp(
@@ -78,15 +89,20 @@ def oracle(case: Case, seed: int) -> Oracle:
 
 def _describe_exception(stage: str, exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
-    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    located = frames and getattr(exc, "report_location", True)
+    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if located else ""
     return f"{stage} raised {type(exc).__name__}: {exc}{where}"
 
 
-def run_case(case: Case, impl, base_seed: int = 0, reference: Oracle | None = None) -> CaseResult:
-    """Verify ``impl``'s forward and backward of ``case`` against torch.autograd."""
+def run_case(case: Case, impl, base_seed: int = 0, reference: Oracle | None = None, diagnose: bool = True) -> CaseResult:
+    """Verify ``impl``'s forward and backward of ``case`` against torch.autograd (or a frozen ``reference``).
+
+    On failure, ``diagnose`` adds what is probably wrong (reference.diagnosis.explain).
+    """
     seed = case.seed(base_seed)
     result = CaseResult(case, seed, base_seed)
     ref = reference or oracle(case, seed)
+    result.expected = ["out", *ref.grads]
     forward = getattr(impl, f"{case.op}_forward", None)
     backward = getattr(impl, f"{case.op}_backward", None)
     if forward is None or backward is None:
@@ -98,6 +114,9 @@ def run_case(case: Case, impl, base_seed: int = 0, reference: Oracle | None = No
     try:
         returned = forward(*inputs.values(), **case.config)
         out, cache = returned
+    except NotExpressible as exc:
+        result.skipped = str(exc)
+        return result
     except Exception as exc:
         if "returned" in locals():
             result.error = f"{case.op}_forward must return (output, cache); got {type(returned).__name__}"
@@ -107,6 +126,9 @@ def run_case(case: Case, impl, base_seed: int = 0, reference: Oracle | None = No
     result.checks.append(compare_array("out", out, ref.out))
     try:
         grads = backward(upstream, cache)
+    except NotExpressible as exc:
+        result.skipped = str(exc)
+        return result
     except Exception as exc:
         result.error = _describe_exception(f"{case.op}_backward", exc)
         return result
@@ -121,10 +143,9 @@ def run_case(case: Case, impl, base_seed: int = 0, reference: Oracle | None = No
     for name, before in ref.inputs.items():
         result.checks.append(unchanged(f"input {name}", before, inputs[name]))
     result.checks.append(unchanged("upstream gradient dY", ref.upstream, upstream))
-    diagnose = SPECS[case.op].diagnose
-    if diagnose is not None and not result.ok:
+    if not result.ok and diagnose:
         try:
-            result.diagnosis = diagnose(case, ref, grads) or ""
+            result.diagnosis = explain(case, ref, grads, SPECS[case.op].diagnose)
         except Exception as exc:  # a diagnosis is a bonus; never let it hide the failure
             result.diagnosis = f"(diagnosis unavailable: {type(exc).__name__}: {exc})"
     return result

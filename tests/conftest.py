@@ -4,23 +4,29 @@ from __future__ import annotations
 import manual_grads
 import pytest
 
+from reference.adapters import expressible
 from reference.registry import SPECS
 
 
 def pytest_generate_tests(metafunc):
     if "case" in metafunc.fixturenames:
         full = metafunc.config.getoption("--full-grid")
-        families = getattr(metafunc.module, "FAMILIES", None)
-        cases = [
-            c for spec in SPECS.values() if families is None or spec.family in families for c in spec.grid(full)
-        ]
+        graded = metafunc.config.gradcheck_impl
+        cases = [c for spec in SPECS.values() for c in spec.grid(full)
+                 if graded is None or expressible(graded.format, c.op, c.shapes, c.config) is None]
         metafunc.parametrize("case", cases, ids=[c.id for c in cases])
 
 
 @pytest.fixture(scope="session")
-def impl():
-    """The implementation under test."""
-    return manual_grads
+def impl(request):
+    """The implementation under test: manual_grads, or the sandboxed --impl."""
+    return request.config.gradcheck_impl or manual_grads
+
+
+@pytest.fixture
+def record(request):
+    """Keep a case result for the score table (--impl / --grade-report)."""
+    return request.config.gradcheck_results.append
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from functools import partial
 
-from .. import torch_ops
 from ..cases import Case, fmt, sweep, unique
 from ..spec import OpSpec
 
@@ -30,4 +29,4 @@ def activation_grid(name: str, full: bool = False) -> list[Case]:
     return unique(_case(name, p) for p in sweep({"options": OPTIONS[name], "shape": SHAPES}, {}))
 
 
-SPECS = [OpSpec(name, "activation", getattr(torch_ops, name), partial(activation_grid, name)) for name in OPTIONS]
+SPECS = [OpSpec(name, "activation", partial(activation_grid, name)) for name in OPTIONS]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from functools import partial
 
-from .. import torch_ops
 from ..cases import Case, fmt, per_dim, sweep, unique
 from ..spec import OpSpec
 
@@ -51,7 +50,7 @@ def grid(op: str, nd: int, full: bool = False) -> list[Case]:
 
 
 SPECS = [
-    OpSpec(f"{op}{nd}d", "depthwise", getattr(torch_ops, f"{op}{nd}d"), partial(grid, op, nd),
+    OpSpec(f"{op}{nd}d", "depthwise", partial(grid, op, nd),
            linear_in=("x", "w") if op == "depthwise_conv" else ("x", "w_dw", "w_pw"))
     for op in ("depthwise_conv", "separable_conv") for nd in (1, 2)
 ]

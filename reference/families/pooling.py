@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from functools import partial
 
-from .. import torch_ops
 from ..cases import Case, fmt, per_dim, sweep, unique
 from ..diagnosis import max_pool_routing
 from ..spec import OpSpec
@@ -104,7 +103,7 @@ def adaptive_grid(nd: int, full: bool = False) -> list[Case]:
 
 
 SPECS = [
-    OpSpec(f"{kind}{nd}d", "pool", getattr(torch_ops, f"{kind}{nd}d"), partial(grid, nd),
+    OpSpec(f"{kind}{nd}d", "pool", partial(grid, nd),
            diagnose=max_pool_routing if kind == "max_pool" else None, linear_in=() if kind == "max_pool" else ("x",))
     for kind, grid in (("max_pool", max_pool_grid), ("avg_pool", avg_pool_grid), ("adaptive_avg_pool", adaptive_grid))
     for nd in (1, 2)

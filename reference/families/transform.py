@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from functools import partial
 
-from .. import torch_ops
 from ..cases import Case, fmt, per_dim, sweep, unique
 from ..spec import OpSpec
 
-ORDER = {g: len(e) for g, e in torch_ops.TRANSFORM_GROUPS.items()}
+ORDER = {"p4": 4, "p4m": 8, "reflect": 2}  # group orders
 KERNELS = [1, 2, 3, (3, 2)]  # non-square kernels only for the reflection group (rotations need square)
 SIZES = [(5, 5), (6, 7), (8, 6)]
 CHANNELS = [(1, 1), (2, 3), (3, 2), (1, 4)]  # (C, O)
@@ -54,11 +53,11 @@ def pool_grid(mode: str, full: bool = False) -> list[Case]:
 
 
 SPECS = [
-    OpSpec("transform_lifting_conv2d", "transform", torch_ops.transform_lifting_conv2d, partial(conv_grid, "lifting"),
+    OpSpec("transform_lifting_conv2d", "transform", partial(conv_grid, "lifting"),
            linear_in=("x", "w")),
-    OpSpec("transform_group_conv2d", "transform", torch_ops.transform_group_conv2d, partial(conv_grid, "group"),
+    OpSpec("transform_group_conv2d", "transform", partial(conv_grid, "group"),
            linear_in=("x", "w")),
-    OpSpec("transform_max_pool", "transform", torch_ops.transform_max_pool, partial(pool_grid, "max")),
-    OpSpec("transform_avg_pool", "transform", torch_ops.transform_avg_pool, partial(pool_grid, "avg"),
+    OpSpec("transform_max_pool", "transform", partial(pool_grid, "max")),
+    OpSpec("transform_avg_pool", "transform", partial(pool_grid, "avg"),
            linear_in=("x",)),
 ]

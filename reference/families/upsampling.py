@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from functools import partial
 
-from .. import torch_ops
 from ..cases import Case, fmt, per_dim, sweep, unique
 from ..spec import OpSpec
 
@@ -83,11 +82,11 @@ def interpolate_grid(full: bool = False) -> list[Case]:
 
 
 SPECS = [
-    *(OpSpec(f"conv_transpose{nd}d", "upsampling", getattr(torch_ops, f"conv_transpose{nd}d"), partial(transpose_grid, nd),
+    *(OpSpec(f"conv_transpose{nd}d", "upsampling", partial(transpose_grid, nd),
              linear_in=("x", "w"))
       for nd in (1, 2)),
-    *(OpSpec(f"{kind}{nd}d", "upsampling", getattr(torch_ops, f"{kind}{nd}d"), partial(resample_grid, kind, nd),
+    *(OpSpec(f"{kind}{nd}d", "upsampling", partial(resample_grid, kind, nd),
              linear_in=("x",))
       for kind in ("upsample", "downsample") for nd in (1, 2)),
-    OpSpec("interpolate", "upsampling", torch_ops.interpolate, interpolate_grid, linear_in=("x",)),
+    OpSpec("interpolate", "upsampling", interpolate_grid, linear_in=("x",)),
 ]
