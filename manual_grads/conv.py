@@ -20,7 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._api import specialise
+from math import prod
+
 from .mechanics import (
+    im2col,
     Pads,
     as_tuple,
     channels_to_batch,
@@ -82,6 +85,7 @@ class ConvCache:
     w: np.ndarray
     has_bias: bool
     geometry: ConvGeometry
+    cols: np.ndarray | None = None  # the forward's im2col columns of x_padded, reused by dW
 
 
 def conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *, nd: int | None = None):
@@ -91,8 +95,9 @@ def conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *, nd:
         raise ValueError(f"conv{nd}d expects filters of shape (C_out, C_in/groups, {nd} kernel dims); got shape {w.shape}")
     geo = ConvGeometry.of(x.shape, w.shape, stride, padding, dilation, groups)
     xp = pad(x, geo.pads)
-    z = add_bias(correlate(xp, w, geo.stride, geo.dilation, geo.groups), b)
-    return z, ConvCache(xp, w, b is not None, geo)
+    cols = im2col(xp, geo.kernel, geo.stride, geo.dilation, geo.groups)
+    z = add_bias(correlate(xp, w, geo.stride, geo.dilation, geo.groups, cols=cols), b)
+    return z, ConvCache(xp, w, b is not None, geo, cols)
 
 
 def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
@@ -106,17 +111,28 @@ def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndar
     return crop(pad(dx_padded, trailing), geo.pads)
 
 
-def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry) -> np.ndarray:
-    """dW[o, c, i] = sum_{n,t} dZ[n, o, t] * Xpad[n, c, t*s + i*d] — Xpad correlated with dZ (stride d, dilation s)."""
-    per_channel = correlate(
-        channels_to_batch(x_padded, geo.groups),  # (C_in/G, G*N, *S)
-        dz.swapaxes(0, 1),  # (C_out, N, *T) as a filter bank over the batch
-        stride=geo.dilation,
-        dilation=geo.stride,
-        groups=geo.groups,
-        count=geo.kernel,
-    )  # (C_in/G, C_out, *K)
-    return per_channel.swapaxes(0, 1)
+def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, cols: np.ndarray | None = None) -> np.ndarray:
+    """dW[o, c, i] = sum_{n,t} dZ[n, o, t] * Xpad[n, c, t*s + i*d] — Xpad correlated with dZ, summed over the batch.
+
+    With the forward's columns ``cols`` (every window of Xpad, im2col) this
+    correlation is one GEMM per group, dZ · colsᵀ; without them, Xpad is
+    correlated with dZ directly (stride and dilation exchange roles).
+    """
+    if cols is None:
+        per_channel = correlate(
+            channels_to_batch(x_padded, geo.groups),  # (C_in/G, G*N, *S)
+            dz.swapaxes(0, 1),  # (C_out, N, *T) as a filter bank over the batch
+            stride=geo.dilation,
+            dilation=geo.stride,
+            groups=geo.groups,
+            count=geo.kernel,
+        )  # (C_in/G, C_out, *K)
+        return per_channel.swapaxes(0, 1)
+    n, o = dz.shape[:2]
+    g = geo.groups
+    dz_rows = np.ascontiguousarray(np.moveaxis(dz.reshape((n, g, o // g) + dz.shape[2:]), 0, 2)).reshape(g, o // g, -1)
+    dw = np.matmul(dz_rows, cols.transpose(0, 2, 1))  # (G, Og, Cg*|K|)
+    return dw.reshape((o, cols.shape[1] // prod(geo.kernel)) + geo.kernel)
 
 
 def conv_backward(dz, cache: ConvCache) -> dict[str, np.ndarray]:
@@ -128,7 +144,7 @@ def conv_backward(dz, cache: ConvCache) -> dict[str, np.ndarray]:
     geo = cache.geometry
     grads = {
         "x": conv_input_grad(dz, cache.w, geo),
-        "w": conv_filter_grad(dz, cache.x_padded, geo),
+        "w": conv_filter_grad(dz, cache.x_padded, geo, cache.cols),
     }
     if cache.has_bias:
         grads["b"] = bias_grad(dz)

@@ -12,7 +12,9 @@ its forward and backward from these pieces:
   the copy);
 * :func:`fold` — the adjoint of :func:`windows` (col2im): ``+=`` every window
   back in place, so overlapping windows accumulate;
-* :func:`correlate` — grouped N-d cross-correlation as one batched GEMM; the
+* :func:`im2col` — the windows copied once into GEMM columns;
+* :func:`correlate` — grouped N-d cross-correlation as one GEMM per group over
+  those columns (K·K fused multiply-adds when each group has one channel); the
   conv forward, its input gradient and its filter gradient are all calls to it;
 * :func:`along_axes` — a separable linear map, one matrix per spatial axis
   (interpolation, adaptive pooling); its adjoint uses the transposes.
@@ -175,6 +177,41 @@ def along_axes(x: np.ndarray, matrices: Sequence[np.ndarray]) -> np.ndarray:
     return x
 
 
+def im2col(
+    x: np.ndarray,
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    dilation: Sequence[int],
+    groups: int = 1,
+    count: Sequence[int] | None = None,
+) -> np.ndarray:
+    """Columns ``(G, Cg*|K|, N*|T|)``: one row per (channel, kernel offset), one column per window.
+
+    ``cols[g, (c, i), (n, t)] = x[n, g*Cg + c, t*stride + i*dilation]``. The copy
+    reads whole rows of the last spatial axis, and every product with these
+    columns is a plain row-major GEMM.
+    """
+    nd = len(kernel)
+    n, c = x.shape[:2]
+    win = windows(x, kernel, stride, dilation, count)  # (N, C, *T, *K), a view
+    out = win.shape[2:2 + nd]
+    win = win.reshape((n, groups, c // groups) + out + tuple(kernel))
+    # (G, Cg, *K, N, *T)
+    perm = (1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + (0,) + tuple(range(3, 3 + nd))
+    return np.ascontiguousarray(win.transpose(perm)).reshape(groups, (c // groups) * prod(kernel), n * prod(out))
+
+
+def _per_offset_correlate(x, w, stride, dilation, count):
+    """Correlation with one input and one output channel per group (depthwise): K·K fused multiply-adds."""
+    nd = w.ndim - 2
+    kernel = w.shape[2:]
+    view = windows(x, kernel, stride, dilation, count)  # (N, C, *T, *K)
+    y = np.zeros(view.shape[: 2 + nd], dtype=np.result_type(x, w))
+    for offset in np.ndindex(*kernel):
+        y += view[(Ellipsis,) + offset] * w[(slice(None), 0) + offset].reshape((-1,) + (1,) * nd)
+    return y
+
+
 def correlate(
     x: np.ndarray,
     w: np.ndarray,
@@ -182,32 +219,30 @@ def correlate(
     dilation: Sequence[int],
     groups: int = 1,
     count: Sequence[int] | None = None,
+    cols: np.ndarray | None = None,
 ) -> np.ndarray:
     """Grouped N-d cross-correlation (what deep-learning libraries call convolution).
 
     ``y[n, g*Og + o, t] = sum_{c, i} w[g*Og + o, c, i] * x[n, g*Cg + c, t*stride + i*dilation]``
 
     with ``x`` of shape ``(N, G*Cg, *S)``, ``w`` of shape ``(G*Og, Cg, *K)`` and
-    ``y`` of shape ``(N, G*Og, *T)``. Implemented as im2col (one copy of the
-    window view) followed by one GEMM per group.
+    ``y`` of shape ``(N, G*Og, *T)``: one GEMM per group over :func:`im2col`'s
+    columns (pass ``cols`` to reuse them), or, with one channel in and out per
+    group (depthwise), K·K fused multiply-adds.
     """
     nd = w.ndim - 2
-    kernel = w.shape[2:]
-    n, c = x.shape[:2]
     o, cg = w.shape[:2]
     og = o // groups
-    win = windows(x, kernel, stride, dilation, count)  # (N, C, *T, *K)
-    out = win.shape[2:2 + nd]
-    win = win.reshape((n, groups, cg) + out + tuple(kernel))
-    # (G, N, *T, Cg, *K) -> columns (G, N*|T|, Cg*|K|)
-    perm = (1, 0) + tuple(range(3, 3 + nd)) + (2,) + tuple(range(3 + nd, 3 + 2 * nd))
-    cols = win.transpose(perm).reshape(groups, n * prod(out), cg * prod(kernel))
-    filters = w.reshape(groups, og, cg * prod(kernel))
-    y = np.matmul(cols, filters.transpose(0, 2, 1))  # (G, N*|T|, Og)
-    y = y.reshape((groups, n) + out + (og,))
-    # (G, N, *T, Og) -> (N, G, Og, *T)
-    y = y.transpose((1, 0, 2 + nd) + tuple(range(2, 2 + nd)))
-    return np.ascontiguousarray(y).reshape((n, o) + out)
+    if cols is None and cg == 1 and og == 1 and groups > 1:
+        return _per_offset_correlate(x, w, stride, dilation, count)
+    if cols is None:
+        cols = im2col(x, w.shape[2:], stride, dilation, groups, count)
+    n = x.shape[0]
+    out = tuple(count) if count is not None else tuple(
+        output_size(s, k, st, d) for s, k, st, d in zip(x.shape[2:], w.shape[2:], stride, dilation))
+    y = np.matmul(w.reshape(groups, og, -1), cols)  # (G, Og, N*|T|)
+    y = y.reshape((groups, og, n) + out)
+    return np.ascontiguousarray(np.moveaxis(y, 2, 0)).reshape((n, o) + out)
 
 
 def flip_spatial(w: np.ndarray) -> np.ndarray:

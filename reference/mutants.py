@@ -129,9 +129,9 @@ MUTANTS = [
            _set(conv, "zero_upsample", lambda x, factor, size=None: x), CONV),
     Mutant("conv", "padding not cropped from dX", "dX", _set(conv, "crop", lambda x, pads: x), CONV),
     Mutant("conv", "padding cropped off by one", "dX", _set(conv, "crop", _shifted_crop), CONV),
-    Mutant("conv", "batch averaged in dW", "dW", _wrap(conv, "conv_filter_grad", _post(lambda dw, dz, x, geo: dw / dz.shape[0])), CONV),
+    Mutant("conv", "batch averaged in dW", "dW", _wrap(conv, "conv_filter_grad", _post(lambda dw, dz, *rest: dw / dz.shape[0])), CONV),
     Mutant("conv", "kernel axes swapped in dW", "dW",
-           _wrap(conv, "conv_filter_grad", _post(lambda dw, dz, x, geo: np.swapaxes(dw, -1, -2))), CONV),
+           _wrap(conv, "conv_filter_grad", _post(lambda dw, dz, *rest: np.swapaxes(dw, -1, -2))), CONV),
     Mutant("conv", "in/out channels not swapped in dX", "dX", _set(conv, "swap_in_out", lambda w, groups: w), CONV),
     Mutant("conv", "bias gradient averaged over the batch", "db",
            _wrap(conv, "bias_grad", _post(lambda db, dz: db / dz.shape[0])), CONV),
@@ -170,8 +170,8 @@ MUTANTS = [
            _wrap(transposed_conv, "correlate", lambda orig: lambda x, w, *a, **k: orig(x, conv.flip_spatial(w), *a, **k)),
            RESAMPLING),
     Mutant("transposed conv / resampling", "transposed conv dW with stride and dilation not exchanged", "dW",
-           _wrap(transposed_conv, "conv_filter_grad", lambda orig: lambda dz, xp, geo: orig(
-               dz, xp, replace(geo, stride=geo.dilation, dilation=geo.stride))), RESAMPLING),
+           _wrap(transposed_conv, "conv_filter_grad", lambda orig: lambda dz, xp, geo, *rest: orig(
+               dz, xp, replace(geo, stride=geo.dilation, dilation=geo.stride), *rest)), RESAMPLING),
     Mutant("transposed conv / resampling", "downsample backward puts gradient at odd phase", "dX",
            _backwards(("downsample1d", "downsample2d"), lambda orig: lambda dy, c: {"x": np.roll(orig(dy, c)["x"], 1, axis=-1)}),
            RESAMPLING),
