@@ -8,7 +8,10 @@ Backward, as in the lecture ("Backprop in Convolutional Layers"):
 
 * dX — the upstream gradient, zero-upsampled by the stride, fully padded,
   correlated with the *flipped* filters with input/output channels swapped
-  (i.e. convolved with the filters); then the zero padding is cropped off;
+  (i.e. convolved with the filters); then the zero padding is cropped off.
+  :func:`conv_input_grad_by_convolution` is that, literally; the default
+  :func:`conv_input_grad` computes the same sums in scatter form (col2im),
+  skipping the inserted zeros;
 * dW — the (padded) input correlated with the upstream gradient, summed over
   the batch (stride and dilation exchange roles);
 * db — the upstream gradient summed over batch and space.
@@ -23,6 +26,7 @@ from ._api import specialise
 from math import prod
 
 from .mechanics import (
+    col2im,
     im2col,
     Pads,
     as_tuple,
@@ -101,7 +105,26 @@ def conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *, nd:
 
 
 def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
-    """dX = crop( zero_upsample(dZ, s) (*) W ) — full convolution with the flipped, channel-swapped filters."""
+    """dX = crop( zero_upsample(dZ, s) (*) W ), computed in scatter form: crop(col2im(Wᵀ · dZ)).
+
+    Each output position's gradient, times the filters, is added back onto the
+    window it came from (K·K strided adds): the same sums as the lecture's full
+    convolution of the zero-upsampled dZ with the flipped, channel-swapped
+    filters (:func:`conv_input_grad_by_convolution`), without the zeros.
+    """
+    n, o = dz.shape[:2]
+    g = geo.groups
+    out = dz.shape[2:]
+    w_t = w.reshape(g, o // g, -1).transpose(0, 2, 1)  # (G, Cg*|K|, Og)
+    dcols = np.matmul(w_t, dz.reshape(n, g, o // g, -1))  # (N, G, Cg*|K|, |T|)
+    return crop(col2im(dcols, geo.padded, geo.kernel, out, geo.stride, geo.dilation), geo.pads)
+
+
+def conv_input_grad_by_convolution(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
+    """dX = crop( zero_upsample(dZ, s) (*) W ), literally: the lecture's full convolution with the flipped filters.
+
+    The readable form of :func:`conv_input_grad` (the suite checks they agree).
+    """
     k, s, d = geo.kernel, geo.stride, geo.dilation
     dz_up = zero_upsample(dz, s)
     full = pad(dz_up, tuple((di * (ki - 1), di * (ki - 1)) for ki, di in zip(k, d)))
@@ -130,9 +153,8 @@ def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, co
         return per_channel.swapaxes(0, 1)
     n, o = dz.shape[:2]
     g = geo.groups
-    dz_rows = np.ascontiguousarray(np.moveaxis(dz.reshape((n, g, o // g) + dz.shape[2:]), 0, 2)).reshape(g, o // g, -1)
-    dw = np.matmul(dz_rows, cols.transpose(0, 2, 1))  # (G, Og, Cg*|K|)
-    return dw.reshape((o, cols.shape[1] // prod(geo.kernel)) + geo.kernel)
+    dw = np.matmul(dz.reshape(n, g, o // g, -1), cols.transpose(0, 1, 3, 2)).sum(axis=0)  # (G, Og, Cg*|K|)
+    return dw.reshape((o, cols.shape[2] // prod(geo.kernel)) + geo.kernel)
 
 
 def conv_backward(dz, cache: ConvCache) -> dict[str, np.ndarray]:

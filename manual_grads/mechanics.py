@@ -12,7 +12,7 @@ its forward and backward from these pieces:
   the copy);
 * :func:`fold` — the adjoint of :func:`windows` (col2im): ``+=`` every window
   back in place, so overlapping windows accumulate;
-* :func:`im2col` — the windows copied once into GEMM columns;
+* :func:`im2col` — the windows copied once into GEMM columns, and its adjoint :func:`col2im`;
 * :func:`correlate` — grouped N-d cross-correlation as one GEMM per group over
   those columns (K·K fused multiply-adds when each group has one channel); the
   conv forward, its input gradient and its filter gradient are all calls to it;
@@ -185,20 +185,36 @@ def im2col(
     groups: int = 1,
     count: Sequence[int] | None = None,
 ) -> np.ndarray:
-    """Columns ``(G, Cg*|K|, N*|T|)``: one row per (channel, kernel offset), one column per window.
+    """Columns ``(N, G, Cg*|K|, |T|)``: per sample, one row per (channel, kernel offset), one column per window.
 
-    ``cols[g, (c, i), (n, t)] = x[n, g*Cg + c, t*stride + i*dilation]``. The copy
-    reads whole rows of the last spatial axis, and every product with these
-    columns is a plain row-major GEMM.
+    ``cols[n, g, (c, i), t] = x[n, g*Cg + c, t*stride + i*dilation]``. Products
+    with these columns are per-sample GEMMs whose results are already in
+    channels-first layout; a 1x1 stride-1 kernel needs no copy at all.
     """
     nd = len(kernel)
     n, c = x.shape[:2]
     win = windows(x, kernel, stride, dilation, count)  # (N, C, *T, *K), a view
     out = win.shape[2:2 + nd]
     win = win.reshape((n, groups, c // groups) + out + tuple(kernel))
-    # (G, Cg, *K, N, *T)
-    perm = (1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + (0,) + tuple(range(3, 3 + nd))
-    return np.ascontiguousarray(win.transpose(perm)).reshape(groups, (c // groups) * prod(kernel), n * prod(out))
+    # (N, G, Cg, *K, *T)
+    perm = (0, 1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + tuple(range(3, 3 + nd))
+    return np.ascontiguousarray(win.transpose(perm)).reshape(n, groups, (c // groups) * prod(kernel), prod(out))
+
+
+def col2im(
+    cols: np.ndarray,
+    size: Sequence[int],
+    kernel: Sequence[int],
+    out: Sequence[int],
+    stride: Sequence[int],
+    dilation: Sequence[int],
+) -> np.ndarray:
+    """Adjoint of :func:`im2col`: ``(N, G, Cg*|K|, |T|)`` columns added back onto an ``(N, G*Cg, *size)`` input."""
+    n, g, rows, _ = cols.shape
+    nd = len(kernel)
+    per_window = cols.reshape((n, g * (rows // prod(kernel))) + tuple(kernel) + tuple(out))
+    # (N, C, *K, *T) -> (N, C, *T, *K) as a view for fold
+    return fold(np.moveaxis(per_window, tuple(range(2, 2 + nd)), tuple(range(2 + nd, 2 + 2 * nd))), size, stride, dilation)
 
 
 def _per_offset_correlate(x, w, stride, dilation, count):
@@ -226,7 +242,7 @@ def correlate(
     ``y[n, g*Og + o, t] = sum_{c, i} w[g*Og + o, c, i] * x[n, g*Cg + c, t*stride + i*dilation]``
 
     with ``x`` of shape ``(N, G*Cg, *S)``, ``w`` of shape ``(G*Og, Cg, *K)`` and
-    ``y`` of shape ``(N, G*Og, *T)``: one GEMM per group over :func:`im2col`'s
+    ``y`` of shape ``(N, G*Og, *T)``: per-sample GEMMs over :func:`im2col`'s
     columns (pass ``cols`` to reuse them), or, with one channel in and out per
     group (depthwise), K·K fused multiply-adds.
     """
@@ -237,12 +253,10 @@ def correlate(
         return _per_offset_correlate(x, w, stride, dilation, count)
     if cols is None:
         cols = im2col(x, w.shape[2:], stride, dilation, groups, count)
-    n = x.shape[0]
     out = tuple(count) if count is not None else tuple(
         output_size(s, k, st, d) for s, k, st, d in zip(x.shape[2:], w.shape[2:], stride, dilation))
-    y = np.matmul(w.reshape(groups, og, -1), cols)  # (G, Og, N*|T|)
-    y = y.reshape((groups, og, n) + out)
-    return np.ascontiguousarray(np.moveaxis(y, 2, 0)).reshape((n, o) + out)
+    y = np.matmul(w.reshape(groups, og, -1), cols)  # (N, G, Og, |T|)
+    return y.reshape((x.shape[0], o) + out)
 
 
 def flip_spatial(w: np.ndarray) -> np.ndarray:

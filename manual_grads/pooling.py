@@ -9,8 +9,10 @@ row-major window order wins (NaN counts as the maximum).
 Average pooling: ``Y[t] = sum(window t) / divisor(t)``, so every element of the
 window receives ``dY[t] / divisor(t)``, again with ``+=`` over overlaps.
 
-Both backwards are one :func:`~manual_grads.mechanics.fold` of per-window
-gradients followed by cropping the padding.
+The max-pool forward keeps a running maximum over the kernel offsets (one
+strided pass each) and its backward adds dY at the remembered offsets (masked
+strided adds); the average-pool backward is one :func:`~manual_grads.mechanics.fold`
+of per-window gradients; both crop the padding.
 """
 from __future__ import annotations
 
@@ -69,10 +71,24 @@ class PoolGeometry:
         """Adjoint of the window view: ``+=`` per-window gradients into the input, padding cropped."""
         return crop(fold(per_window, self.padded, self.stride, self.dilation), self.pads)
 
+    def window_sums(self, xp: np.ndarray) -> np.ndarray:
+        """Sum of every window of the padded input: one strided add per kernel offset."""
+        view = windows(xp, self.kernel, self.stride, self.dilation)
+        total = np.zeros(view.shape[: xp.ndim], dtype=xp.dtype)
+        for offset in np.ndindex(*self.kernel):
+            total += view[(Ellipsis,) + offset]
+        return total
 
-def first_max(flat_windows: np.ndarray) -> np.ndarray:
-    """Index of each window's maximum; of equal maxima the first in row-major order wins (torch's rule)."""
-    return np.argmax(flat_windows, axis=-1)
+
+def first_max(candidate: np.ndarray, best: np.ndarray) -> np.ndarray:
+    """Where a later window element replaces the running maximum: only if strictly greater (or NaN),
+    so of equal maxima the first in row-major window order wins — torch's rule."""
+    return (candidate > best) | (np.isnan(candidate) & ~np.isnan(best))
+
+
+def accumulate(target: np.ndarray, index, values: np.ndarray) -> None:
+    """``target[index] += values`` — the lecture's '+=': overlapping windows add up."""
+    target[index] += values
 
 
 @dataclass(frozen=True)
@@ -83,23 +99,31 @@ class MaxPoolCache:
 
 
 def max_pool_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, *, nd: int):
-    """Y[t] = max(window t); remembers the arg-max of every window."""
+    """Y[t] = max(window t); remembers the arg-max of every window (one strided pass per kernel offset)."""
     x = np.asarray(x)
     geo = PoolGeometry.of(x, nd, kernel_size, stride, padding, dilation, ceil_mode)
-    win = windows(pad(x, geo.pads, -np.inf), geo.kernel, geo.stride, geo.dilation)
-    flat = win.reshape(win.shape[: 2 + nd] + (prod(geo.kernel),))
-    argmax = first_max(flat)
-    y = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
+    view = windows(pad(x, geo.pads, -np.inf), geo.kernel, geo.stride, geo.dilation)  # (N, C, *T, *K)
+    offsets = list(np.ndindex(*geo.kernel))
+    y = view[(Ellipsis,) + offsets[0]].copy()
+    argmax = np.zeros(y.shape, dtype=np.int64)
+    for k, offset in enumerate(offsets[1:], start=1):
+        candidate = view[(Ellipsis,) + offset]
+        better = first_max(candidate, y)
+        np.copyto(y, candidate, where=better)
+        argmax[better] = k
     return y, MaxPoolCache(argmax, geo, x.dtype)
 
 
 def max_pool_backward(dy, cache: MaxPoolCache) -> dict[str, np.ndarray]:
-    """dX[pidx(t)] += dY[t]: each upstream gradient goes to its window's remembered maximum."""
+    """dX[pidx(t)] += dY[t]: each upstream gradient goes to its window's remembered maximum (masked strided adds)."""
     dy = np.asarray(dy)
     geo = cache.geometry
-    per_window = np.zeros(dy.shape + (prod(geo.kernel),), dtype=dy.dtype)
-    np.put_along_axis(per_window, cache.argmax[..., None], dy[..., None], axis=-1)
-    return {"x": geo.scatter(per_window.reshape(dy.shape + geo.kernel))}
+    dxp = np.zeros(dy.shape[:2] + geo.padded, dtype=dy.dtype)
+    for k, offset in enumerate(np.ndindex(*geo.kernel)):
+        target = tuple(slice(i * d, i * d + (t - 1) * s + 1, s)
+                       for i, d, t, s in zip(offset, geo.dilation, dy.shape[2:], geo.stride))
+        accumulate(dxp, (Ellipsis,) + target, np.where(cache.argmax == k, dy, 0))
+    return {"x": crop(dxp, geo.pads)}
 
 
 @dataclass(frozen=True)
@@ -117,8 +141,7 @@ def _divisor(geo: PoolGeometry, count_include_pad: bool, divisor_override, dtype
         counts = np.zeros(total)
         counts[slice(0, n + 2 * p) if count_include_pad else slice(p, p + n)] = 1
         mask = np.multiply.outer(mask, counts)
-    win = windows(mask, geo.kernel, geo.stride, geo.dilation)
-    return win.sum(axis=tuple(range(-len(geo.kernel), 0))).astype(dtype)
+    return geo.window_sums(mask).astype(dtype)
 
 
 def avg_pool_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -126,9 +149,8 @@ def avg_pool_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False, co
     """Y[t] = sum(window t) / divisor(t)."""
     x = np.asarray(x)
     geo = PoolGeometry.of(x, nd, kernel_size, stride, padding, 1, ceil_mode)
-    win = windows(pad(x, geo.pads), geo.kernel, geo.stride, geo.dilation)
     divisor = _divisor(geo, count_include_pad, divisor_override, x.dtype)
-    y = win.sum(axis=tuple(range(-nd, 0))) / divisor
+    y = geo.window_sums(pad(x, geo.pads)) / divisor
     return y.astype(x.dtype, copy=False), AvgPoolCache(divisor, geo)
 
 

@@ -42,6 +42,20 @@ def _set(module, attr: str, value):
     return lambda: mock.patch.object(module, attr, value)
 
 
+def _in_lecture_form(module, attr: str, value):
+    """A mistake inside the lecture's dX = crop(upsample(dZ) (*) flip(W)), the form students implement.
+
+    manual_grads computes dX in scatter form by default; the mutant switches it
+    to the literal convolution form and plants the mistake there.
+    """
+    def patch():
+        stack = contextlib.ExitStack()
+        stack.enter_context(mock.patch.object(conv, "conv_input_grad", conv.conv_input_grad_by_convolution))
+        stack.enter_context(mock.patch.object(module, attr, value))
+        return stack
+    return patch
+
+
 def _wrap(module, attr: str, transform: Callable):
     """Patch ``module.attr`` with ``transform(original)``."""
     original = getattr(module, attr)
@@ -124,15 +138,15 @@ def _swap_linear_weights(original):
 
 MUTANTS = [
     # --- convolution -----------------------------------------------------------------
-    Mutant("conv", "unflipped filter in dX", "dX", _set(conv, "flip_spatial", lambda w: w), CONV),
+    Mutant("conv", "unflipped filter in dX", "dX", _in_lecture_form(conv, "flip_spatial", lambda w: w), CONV),
     Mutant("conv", "stride ignored in dX (no zero-upsampling)", "dX",
-           _set(conv, "zero_upsample", lambda x, factor, size=None: x), CONV),
+           _in_lecture_form(conv, "zero_upsample", lambda x, factor, size=None: x), CONV),
     Mutant("conv", "padding not cropped from dX", "dX", _set(conv, "crop", lambda x, pads: x), CONV),
     Mutant("conv", "padding cropped off by one", "dX", _set(conv, "crop", _shifted_crop), CONV),
     Mutant("conv", "batch averaged in dW", "dW", _wrap(conv, "conv_filter_grad", _post(lambda dw, dz, *rest: dw / dz.shape[0])), CONV),
     Mutant("conv", "kernel axes swapped in dW", "dW",
            _wrap(conv, "conv_filter_grad", _post(lambda dw, dz, *rest: np.swapaxes(dw, -1, -2))), CONV),
-    Mutant("conv", "in/out channels not swapped in dX", "dX", _set(conv, "swap_in_out", lambda w, groups: w), CONV),
+    Mutant("conv", "in/out channels not swapped in dX", "dX", _in_lecture_form(conv, "swap_in_out", lambda w, groups: w), CONV),
     Mutant("conv", "bias gradient averaged over the batch", "db",
            _wrap(conv, "bias_grad", _post(lambda db, dz: db / dz.shape[0])), CONV),
     # --- activations -----------------------------------------------------------------
@@ -148,9 +162,9 @@ MUTANTS = [
            ACTIVATIONS),
     # --- max pooling -----------------------------------------------------------------
     Mutant("max pool", "'=' instead of '+=' for overlapping windows", "overlapping windows not accumulated",
-           _set(pooling, "fold", _assigning_fold), MAX_POOL),
+           _set(pooling, "accumulate", lambda target, index, values: target.__setitem__(index, values)), MAX_POOL),
     Mutant("max pool", "ties routed to the last maximum", "tie-convention mismatch",
-           _set(pooling, "first_max", lambda f: f.shape[-1] - 1 - np.argmax(f[..., ::-1], axis=-1)), MAX_POOL),
+           _set(pooling, "first_max", lambda candidate, best: candidate >= best), MAX_POOL),
     Mutant("max pool", "padding not cropped from dX", "dX", _set(pooling, "crop", lambda x, pads: x), MAX_POOL),
     Mutant("max pool", "gradient spread over the window like mean pooling", "dX",
            _backwards(MAX_POOL, lambda orig: lambda dy, c: {"x": c.geometry.scatter(np.broadcast_to(
@@ -198,7 +212,7 @@ MUTANTS = [
     Mutant("transform", "group conv dW not permuted back along the transform axis", "dW",
            _wrap(transform, "filter_bank_grad", _unpermuted_bank_grad), TRANSFORM),
     Mutant("transform", "pooling over transforms routes ties to the last maximum", "dX",
-           _set(pooling, "first_max", lambda f: f.shape[-1] - 1 - np.argmax(f[..., ::-1], axis=-1)), TRANSFORM),
+           _set(pooling, "first_max", lambda candidate, best: candidate >= best), TRANSFORM),
     Mutant("transform", "mean over transforms not divided by the group order", "dX",
            _backwards(("transform_avg_pool",), lambda orig: lambda dy, c: orig(dy * c.shape[2], c)), TRANSFORM),
     # --- depthwise -------------------------------------------------------------------
@@ -210,7 +224,7 @@ MUTANTS = [
     Mutant("depthwise", "separable: pointwise dW averaged over the batch", "dw_pw",
            _backwards(("separable_conv1d", "separable_conv2d"), lambda orig: lambda dy, c: {
                **orig(dy, c), "w_pw": orig(dy, c)["w_pw"] / dy.shape[0]}), DEPTHWISE),
-    Mutant("depthwise", "unflipped filter in dX", "dX", _set(conv, "flip_spatial", lambda w: w), DEPTHWISE),
+    Mutant("depthwise", "unflipped filter in dX", "dX", _in_lecture_form(conv, "flip_spatial", lambda w: w), DEPTHWISE),
 ]
 
 

@@ -72,8 +72,8 @@ def test_correct_code_scores_full_marks(tmp_path, target, fmt, ops):
             return dx, dw / dout.shape[0], db
         """, "conv2d", "batch averaged in dW"),
     ("mytorch_correct", "mytorch/nn/pool.py", """
-        import numpy as _np, manual_grads.pooling as _p
-        _p.first_max = lambda f: f.shape[-1] - 1 - _np.argmax(f[..., ::-1], axis=-1)
+        import manual_grads.pooling as _p
+        _p.first_max = lambda candidate, best: candidate >= best
         """, "max_pool2d", "tie-convention mismatch"),
     ("mytorch_correct", "mytorch/nn/conv.py", """
         import manual_grads.conv as _c

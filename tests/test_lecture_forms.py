@@ -1,0 +1,24 @@
+"""The readable, literal forms of the lecture's formulas agree with the fast forms the suite verifies."""
+import numpy as np
+import pytest
+
+from manual_grads import conv
+from reference import sampling
+from reference.registry import SPECS
+
+CASES = [c for op in ("conv1d", "conv2d", "conv3d") for c in SPECS[op].grid(False)[::7] if c.dtype == "float64"]
+
+
+@pytest.mark.parametrize("conv_case", CASES, ids=[c.id for c in CASES])
+def test_input_gradient_by_convolution_equals_scatter_form(conv_case):
+    case = conv_case
+    """crop(upsample(dZ) (*) flip(W)) == crop(col2im(Wᵀ dZ)), and Xpad ⋆ dZ == dZ · colsᵀ."""
+    rng = np.random.default_rng(case.seed(0))
+    arrays = sampling.draw_inputs(case, rng)
+    z, cache = conv.conv_forward(*arrays.values(), **case.config)
+    dz = rng.standard_normal(z.shape)
+    lecture = conv.conv_input_grad_by_convolution(dz, cache.w, cache.geometry)
+    np.testing.assert_allclose(conv.conv_input_grad(dz, cache.w, cache.geometry), lecture, rtol=1e-12, atol=1e-12)
+    by_correlation = conv.conv_filter_grad(dz, cache.x_padded, cache.geometry)
+    np.testing.assert_allclose(conv.conv_filter_grad(dz, cache.x_padded, cache.geometry, cache.cols), by_correlation,
+                               rtol=1e-12, atol=1e-12)
