@@ -38,6 +38,7 @@ from .mechanics import (
     pad,
     resolve_padding,
     swap_in_out,
+    windows,
     zero_upsample,
 )
 
@@ -52,6 +53,13 @@ class ConvGeometry:
     groups: int
     kernel: tuple[int, ...]
     padded: tuple[int, ...]  # spatial size of the padded input
+
+    @property
+    def depthwise(self) -> bool:
+        """One input and one output channel per group: every product is K·K fused multiply-adds."""
+        return self.groups > 1 and self.channels_per_group == (1, 1)
+
+    channels_per_group: tuple[int, int] = (0, 0)  # (C_in / groups, C_out / groups)
 
     @classmethod
     def of(cls, x_shape: tuple, w_shape: tuple, stride, padding, dilation, groups) -> "ConvGeometry":
@@ -80,7 +88,7 @@ class ConvGeometry:
             raise ValueError(
                 f"kernel {kernel} with dilation {dilation} does not fit the padded input {padded}"
             )
-        return cls(stride, dilation, pads, int(groups), kernel, padded)
+        return cls(stride, dilation, pads, int(groups), kernel, padded, (cg, o // groups))
 
 
 @dataclass(frozen=True)
@@ -99,7 +107,7 @@ def conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *, nd:
         raise ValueError(f"conv{nd}d expects filters of shape (C_out, C_in/groups, {nd} kernel dims); got shape {w.shape}")
     geo = ConvGeometry.of(x.shape, w.shape, stride, padding, dilation, groups)
     xp = pad(x, geo.pads)
-    cols = im2col(xp, geo.kernel, geo.stride, geo.dilation, geo.groups)
+    cols = None if geo.depthwise else im2col(xp, geo.kernel, geo.stride, geo.dilation, geo.groups)
     z = add_bias(correlate(xp, w, geo.stride, geo.dilation, geo.groups, cols=cols), b)
     return z, ConvCache(xp, w, b is not None, geo, cols)
 
@@ -112,6 +120,13 @@ def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndar
     convolution of the zero-upsampled dZ with the flipped, channel-swapped
     filters (:func:`conv_input_grad_by_convolution`), without the zeros.
     """
+    if geo.depthwise:  # one strided multiply-add per kernel offset
+        dxp = np.zeros(dz.shape[:2] + geo.padded, dtype=np.result_type(dz, w))
+        product = np.empty(dz.shape, dtype=dxp.dtype)
+        for offset, target in _offset_slices(geo, dz.shape[2:]):
+            np.multiply(dz, w[(slice(None), 0) + offset].reshape((-1,) + (1,) * (dz.ndim - 2)), out=product)
+            dxp[(Ellipsis,) + target] += product
+        return crop(dxp, geo.pads)
     n, o = dz.shape[:2]
     g = geo.groups
     out = dz.shape[2:]
@@ -141,6 +156,14 @@ def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, co
     correlation is one GEMM per group, dZ · colsᵀ; without them, Xpad is
     correlated with dZ directly (stride and dilation exchange roles).
     """
+    if geo.depthwise:  # dW[c, 0, i] = sum_{n,t} dZ[n, c, t] * Xpad[n, c, t*s + i*d], one offset at a time
+        view = windows(x_padded, geo.kernel, geo.stride, geo.dilation)
+        dw = np.empty((dz.shape[1], 1) + geo.kernel, dtype=np.result_type(dz, x_padded))
+        letters = "defghijk"[: dz.ndim - 2]
+        subscripts = f"nc{letters},nc{letters}->c"
+        for offset in np.ndindex(*geo.kernel):
+            dw[(slice(None), 0) + offset] = np.einsum(subscripts, dz, view[(Ellipsis,) + offset])
+        return dw
     if cols is None:
         per_channel = correlate(
             channels_to_batch(x_padded, geo.groups),  # (C_in/G, G*N, *S)
@@ -155,6 +178,12 @@ def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, co
     g = geo.groups
     dw = np.matmul(dz.reshape(n, g, o // g, -1), cols.transpose(0, 1, 3, 2)).sum(axis=0)  # (G, Og, Cg*|K|)
     return dw.reshape((o, cols.shape[2] // prod(geo.kernel)) + geo.kernel)
+
+
+def _offset_slices(geo: ConvGeometry, out: tuple[int, ...]):
+    """(kernel offset, slice of the padded input that offset touches across all windows)."""
+    for offset in np.ndindex(*geo.kernel):
+        yield offset, tuple(slice(i * d, i * d + (t - 1) * s + 1, s) for i, d, t, s in zip(offset, geo.dilation, out, geo.stride))
 
 
 def conv_backward(dz, cache: ConvCache) -> dict[str, np.ndarray]:

@@ -223,8 +223,10 @@ def _per_offset_correlate(x, w, stride, dilation, count):
     kernel = w.shape[2:]
     view = windows(x, kernel, stride, dilation, count)  # (N, C, *T, *K)
     y = np.zeros(view.shape[: 2 + nd], dtype=np.result_type(x, w))
+    product = np.empty_like(y)  # one buffer for every offset: no large temporaries
     for offset in np.ndindex(*kernel):
-        y += view[(Ellipsis,) + offset] * w[(slice(None), 0) + offset].reshape((-1,) + (1,) * nd)
+        np.multiply(view[(Ellipsis,) + offset], w[(slice(None), 0) + offset].reshape((-1,) + (1,) * nd), out=product)
+        y += product
     return y
 
 
