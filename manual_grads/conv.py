@@ -157,7 +157,7 @@ def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, co
     correlated with dZ directly (stride and dilation exchange roles).
     """
     if geo.depthwise:  # dW[c, 0, i] = sum_{n,t} dZ[n, c, t] * Xpad[n, c, t*s + i*d], one offset at a time
-        view = windows(x_padded, geo.kernel, geo.stride, geo.dilation)
+        view = windows(x_padded, geo.kernel, geo.stride, geo.dilation, count=dz.shape[2:])
         dw = np.empty((dz.shape[1], 1) + geo.kernel, dtype=np.result_type(dz, x_padded))
         letters = "defghijk"[: dz.ndim - 2]
         subscripts = f"nc{letters},nc{letters}->c"
