@@ -77,7 +77,8 @@ def test_correct_code_scores_full_marks(tmp_path, target, fmt, ops):
         """, "max_pool2d", "tie-convention mismatch"),
     ("mytorch_correct", "mytorch/nn/conv.py", """
         import manual_grads.conv as _c
-        _c.flip_spatial = lambda w: w
+        _c.conv_input_grad = _c.conv_input_grad_by_convolution  # the lecture's form ...
+        _c.flip_spatial = lambda w: w                            # ... with the filter left unflipped
         """, "conv1d", "unflipped filter in dX"),
 ], ids=["cs231n-batch-averaged", "mytorch-ties", "mytorch-unflipped"])
 def test_planted_mistakes_lose_points_with_the_right_diagnosis(tmp_path, source, file, line, op, expect):
@@ -93,7 +94,8 @@ def test_planted_mistakes_lose_points_with_the_right_diagnosis(tmp_path, source,
 
 def test_native_planted_mistake_and_partial_implementation(tmp_path):
     sub = tmp_path / "student.py"
-    sub.write_text("import manual_grads.conv as _c\n_c.flip_spatial = lambda w: w\n"
+    sub.write_text("import manual_grads.conv as _c\n_c.conv_input_grad = _c.conv_input_grad_by_convolution\n"
+                   "_c.flip_spatial = lambda w: w\n"
                    "from manual_grads import conv2d_forward, conv2d_backward, relu_forward\n")
     scores, results, _ = grade(str(sub), "auto", FAST, rubric(tmp_path, ["conv2d", "relu"]), cases=sample(["conv2d", "relu"]))
     s = by_op(scores)
