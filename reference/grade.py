@@ -84,7 +84,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     limits = Limits(args.time_limit, int(args.memory_limit * 2**30), args.forbid_torch)
     if args.folder:
-        entries = sorted(os.path.join(args.folder, e) for e in os.listdir(args.folder) if not e.startswith("."))
+        entries = sorted(os.path.join(args.folder, e) for e in os.listdir(args.folder)
+                         if not e.startswith((".", "__")) and (e.endswith(".py") or os.path.isdir(os.path.join(args.folder, e))))
         os.makedirs(args.out, exist_ok=True)
         jobs = [(e, args.out, args.format, limits, args.rubric, args.golden) for e in entries]
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
