@@ -26,6 +26,7 @@ from ._api import specialise
 from math import prod
 
 from .mechanics import (
+    Taps,
     col2im,
     im2col,
     Pads,
@@ -38,7 +39,6 @@ from .mechanics import (
     pad,
     resolve_padding,
     swap_in_out,
-    windows,
     zero_upsample,
 )
 
@@ -98,6 +98,7 @@ class ConvCache:
     has_bias: bool
     geometry: ConvGeometry
     cols: np.ndarray | None = None  # the forward's im2col columns of x_padded, reused by dW
+    taps: Taps | None = None  # depthwise: the forward's per-offset slices of x_padded, reused by dW
 
 
 def conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *, nd: int | None = None):
@@ -108,8 +109,9 @@ def conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *, nd:
     geo = ConvGeometry.of(x.shape, w.shape, stride, padding, dilation, groups)
     xp = pad(x, geo.pads)
     cols = None if geo.depthwise else im2col(xp, geo.kernel, geo.stride, geo.dilation, geo.groups)
-    z = add_bias(correlate(xp, w, geo.stride, geo.dilation, geo.groups, cols=cols), b)
-    return z, ConvCache(xp, w, b is not None, geo, cols)
+    taps = Taps(xp, geo.kernel, geo.stride, geo.dilation) if geo.depthwise else None
+    z = add_bias(correlate(xp, w, geo.stride, geo.dilation, geo.groups, cols=cols, taps=taps), b)
+    return z, ConvCache(xp, w, b is not None, geo, cols, taps)
 
 
 def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
@@ -120,13 +122,14 @@ def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndar
     convolution of the zero-upsampled dZ with the flipped, channel-swapped
     filters (:func:`conv_input_grad_by_convolution`), without the zeros.
     """
-    if geo.depthwise:  # one strided multiply-add per kernel offset
-        dxp = np.zeros(dz.shape[:2] + geo.padded, dtype=np.result_type(dz, w))
-        product = np.empty(dz.shape, dtype=dxp.dtype)
-        for offset, target in _offset_slices(geo, dz.shape[2:]):
+    if geo.depthwise:  # one multiply-add per kernel offset: dXpad[..., t*s + i*d] += w[:, 0, i] * dZ
+        dxp = Taps.zeros(dz.shape[:2], geo.padded, geo.kernel, geo.stride, geo.dilation, dz.shape[2:],
+                         np.result_type(dz, w))
+        product = np.empty(dz.shape, dtype=dxp.data.dtype)
+        for offset in np.ndindex(*geo.kernel):
             np.multiply(dz, w[(slice(None), 0) + offset].reshape((-1,) + (1,) * (dz.ndim - 2)), out=product)
-            dxp[(Ellipsis,) + target] += product
-        return crop(dxp, geo.pads)
+            dxp.add(offset, product)
+        return crop(dxp.assemble(), geo.pads)
     n, o = dz.shape[:2]
     g = geo.groups
     out = dz.shape[2:]
@@ -149,20 +152,22 @@ def conv_input_grad_by_convolution(dz: np.ndarray, w: np.ndarray, geo: ConvGeome
     return crop(pad(dx_padded, trailing), geo.pads)
 
 
-def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, cols: np.ndarray | None = None) -> np.ndarray:
+def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, cols: np.ndarray | None = None,
+                     taps: Taps | None = None) -> np.ndarray:
     """dW[o, c, i] = sum_{n,t} dZ[n, o, t] * Xpad[n, c, t*s + i*d] — Xpad correlated with dZ, summed over the batch.
 
     With the forward's columns ``cols`` (every window of Xpad, im2col) this
     correlation is one GEMM per group, dZ · colsᵀ; without them, Xpad is
-    correlated with dZ directly (stride and dilation exchange roles).
+    correlated with dZ directly (stride and dilation exchange roles). Depthwise
+    (``taps``: the forward's :class:`Taps` of Xpad), it is one dot product per kernel offset.
     """
     if geo.depthwise:  # dW[c, 0, i] = sum_{n,t} dZ[n, c, t] * Xpad[n, c, t*s + i*d], one offset at a time
-        view = windows(x_padded, geo.kernel, geo.stride, geo.dilation, count=dz.shape[2:])
+        taps = taps or Taps(x_padded, geo.kernel, geo.stride, geo.dilation, count=dz.shape[2:])
         dw = np.empty((dz.shape[1], 1) + geo.kernel, dtype=np.result_type(dz, x_padded))
         letters = "defghijk"[: dz.ndim - 2]
         subscripts = f"nc{letters},nc{letters}->c"
-        for offset in np.ndindex(*geo.kernel):
-            dw[(slice(None), 0) + offset] = np.einsum(subscripts, dz, view[(Ellipsis,) + offset])
+        for offset, view in taps:
+            dw[(slice(None), 0) + offset] = np.einsum(subscripts, dz, view)
         return dw
     if cols is None:
         per_channel = correlate(
@@ -180,12 +185,6 @@ def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, co
     return dw.reshape((o, cols.shape[2] // prod(geo.kernel)) + geo.kernel)
 
 
-def _offset_slices(geo: ConvGeometry, out: tuple[int, ...]):
-    """(kernel offset, slice of the padded input that offset touches across all windows)."""
-    for offset in np.ndindex(*geo.kernel):
-        yield offset, tuple(slice(i * d, i * d + (t - 1) * s + 1, s) for i, d, t, s in zip(offset, geo.dilation, out, geo.stride))
-
-
 def conv_backward(dz, cache: ConvCache) -> dict[str, np.ndarray]:
     """Gradients of an N-d convolution: ``{'x': dX, 'w': dW, 'b': db}`` (``'b'`` only with a bias).
 
@@ -195,7 +194,7 @@ def conv_backward(dz, cache: ConvCache) -> dict[str, np.ndarray]:
     geo = cache.geometry
     grads = {
         "x": conv_input_grad(dz, cache.w, geo),
-        "w": conv_filter_grad(dz, cache.x_padded, geo, cache.cols),
+        "w": conv_filter_grad(dz, cache.x_padded, geo, cache.cols, cache.taps),
     }
     if cache.has_bias:
         grads["b"] = bias_grad(dz)

@@ -150,19 +150,118 @@ def fold(
 
     ``cols`` has shape ``(*lead, *out, *kernel)``; the result ``(*lead, *size)``
     accumulates with ``+=``, so positions shared by overlapping windows receive
-    the sum of their contributions. One strided add per kernel offset.
+    the sum of their contributions. One add per kernel offset (see :class:`Taps`).
     """
     nd = len(size)
     kernel = cols.shape[-nd:]
-    out_shape = cols.shape[-2 * nd:-nd]
-    lead = cols.shape[: cols.ndim - 2 * nd]
-    result = np.zeros(lead + tuple(size), dtype=cols.dtype)
+    target = Taps.zeros(cols.shape[: cols.ndim - 2 * nd], size, kernel, stride, dilation, cols.shape[-2 * nd:-nd], cols.dtype)
     for offset in np.ndindex(*kernel):
-        target = tuple(
-            slice(i * d, i * d + (t - 1) * s + 1, s) for i, d, t, s in zip(offset, dilation, out_shape, stride)
-        )
-        result[(Ellipsis,) + target] += cols[(Ellipsis,) + offset]
-    return result
+        target.add(offset, cols[(Ellipsis,) + offset])
+    return target.assemble()
+
+
+class Taps:
+    """Every kernel offset's slice of an array: ``taps[i][..., t] = x[..., t*stride + i*dilation]``, shape ``(*lead, *out)``.
+
+    The per-offset loops of the sliding-window layers (max/average pooling,
+    depthwise convolution, col2im) read or accumulate one such slice per kernel
+    offset. A plain strided slice (``x[..., i*d::s]``) does not vectorise when
+    ``s > 1``, so the array is kept split into its stride phases —
+    ``phase[a] = x[..., a::s]`` for every residue ``a``, one contiguous array —
+    and offset ``i`` is the unit-stride slice ``phase[(i*d) % s][..., (i*d)//s :][:out]``.
+    With stride 1 the array is used as it is.
+
+    ``Taps(x, ..., pads=, value=)`` reads ``pad(x, pads, value)`` (with stride > 1
+    the padded array is never built); ``Taps.zeros(...)`` is the adjoint: :meth:`add`
+    (``taps[i] += values``) accumulates, so overlapping windows add up, and
+    :meth:`assemble` interleaves the phases back into one array.
+    """
+
+    def __init__(self, x: np.ndarray, kernel, stride, dilation, count=None, pads: Pads | None = None, value: float = 0.0):
+        nd = len(kernel)
+        self.kernel, self.stride, self.dilation = tuple(kernel), tuple(stride), tuple(dilation)
+        self.phased = max(self.stride) > 1
+        if x is None:  # Taps.zeros: the caller sets size and data
+            return
+        self.size = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[-nd:], pads)) if pads else tuple(x.shape[-nd:])
+        self._set_out(count)
+        self.data = _split_phases(x, self.stride, pads, value) if self.phased else pad(x, pads, value) if pads else x
+
+    def _set_out(self, count):
+        full = tuple(output_size(n, k, s, d) for n, k, s, d in zip(self.size, self.kernel, self.stride, self.dilation))
+        self.out = full if count is None else tuple(count)
+        if any(o <= 0 for o in self.out) or any(o > f for o, f in zip(self.out, full)):
+            raise ValueError(
+                f"window of size {self.kernel} (dilation {self.dilation}, stride {self.stride}) "
+                f"does not fit input of spatial size {self.size}"
+            )
+
+    @classmethod
+    def zeros(cls, lead, size, kernel, stride, dilation, out, dtype) -> "Taps":
+        """Zero taps of an array of shape ``(*lead, *size)``, to accumulate into."""
+        taps = cls(None, kernel, stride, dilation)
+        taps.size = tuple(size)
+        taps._set_out(out)
+        spatial = tuple(-(-n // s) for n, s in zip(size, stride)) if taps.phased else ()
+        taps.data = np.zeros(tuple(lead) + (tuple(stride) + spatial if taps.phased else taps.size), dtype)
+        return taps
+
+    def __getitem__(self, offset: tuple[int, ...]) -> np.ndarray:
+        starts = [i * d for i, d in zip(offset, self.dilation)]
+        if not self.phased:
+            return self.data[(Ellipsis,) + tuple(slice(r, r + o) for r, o in zip(starts, self.out))]
+        phase = tuple(r % s for r, s in zip(starts, self.stride))
+        return self.data[(Ellipsis,) + phase + tuple(slice(r // s, r // s + o) for r, s, o in zip(starts, self.stride, self.out))]
+
+    def add(self, offset: tuple[int, ...], values: np.ndarray) -> None:
+        """``taps[offset] += values``: the lecture's '+=' onto every window's element at this offset."""
+        view = self[offset]
+        view += values
+
+    def __iter__(self):
+        """(offset, slice) for every kernel offset, in row-major order."""
+        for offset in np.ndindex(*self.kernel):
+            yield offset, self[offset]
+
+    def assemble(self) -> np.ndarray:
+        """The (padded) array these taps are slices of, shape ``(*lead, *size)`` (phases interleaved back)."""
+        return _merge_phases(self.data, self.stride, self.size) if self.phased else self.data
+
+
+def _phase_slices(size, stride, pads=None):
+    """Per stride phase ``a``: (a, slice of the unpadded array, slice of the phase) with
+    ``phase[a][j'] = pad(x)[a + j'*s]``; ``pads`` are the (before, after) zeros of ``pad(x)``."""
+    pads = pads or ((0, 0),) * len(size)
+    for phase in np.ndindex(*stride):
+        first = tuple((a - lo) % s for a, (lo, _), s in zip(phase, pads, stride))  # first x index in this phase
+        counts = tuple(len(range(j, n, s)) for j, n, s in zip(first, size, stride))
+        starts = tuple((j + lo) // s for j, (lo, _), s in zip(first, pads, stride))
+        yield (phase, tuple(slice(j, None, s) for j, s in zip(first, stride)),
+               tuple(slice(b, b + c) for b, c in zip(starts, counts)))
+
+
+def _split_phases(x: np.ndarray, stride, pads: Pads | None = None, value: float = 0.0) -> np.ndarray:
+    """``pad(x, pads, value)`` split into ``(*lead, *stride, *ceil(padded/stride))``, ``out[..., a, :] = pad(x)[..., a::s]``,
+    written straight from ``x`` (the padded array is never built); the ragged tail is ``value`` too."""
+    nd = len(stride)
+    size, lead = x.shape[-nd:], x.shape[:-nd]
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(size, pads)) if pads else size
+    shape = lead + tuple(stride) + tuple(-(-n // s) for n, s in zip(padded, stride))
+    exact = padded == size and not any(n % s for n, s in zip(size, stride))
+    out = np.empty(shape, x.dtype) if exact else np.full(shape, value, x.dtype)
+    for phase, source, target in _phase_slices(size, stride, pads):
+        out[(Ellipsis,) + phase + target] = x[(Ellipsis,) + source]
+    return out
+
+
+def _merge_phases(phased: np.ndarray, stride, size, pads: Pads | None = None) -> np.ndarray:
+    """Adjoint (and inverse) of :func:`_split_phases`: interleave the phases into ``(*lead, *size)``,
+    leaving out the padding."""
+    nd = len(stride)
+    out = np.empty(phased.shape[: phased.ndim - 2 * nd] + tuple(size), phased.dtype)
+    for phase, target, source in _phase_slices(size, stride, pads):
+        out[(Ellipsis,) + target] = phased[(Ellipsis,) + phase + source]
+    return out
 
 
 def along_axes(x: np.ndarray, matrices: Sequence[np.ndarray]) -> np.ndarray:
@@ -217,15 +316,16 @@ def col2im(
     return fold(np.moveaxis(per_window, tuple(range(2, 2 + nd)), tuple(range(2 + nd, 2 + 2 * nd))), size, stride, dilation)
 
 
-def _per_offset_correlate(x, w, stride, dilation, count):
-    """Correlation with one input and one output channel per group (depthwise): K·K fused multiply-adds."""
+def _per_offset_correlate(taps: Taps, w: np.ndarray) -> np.ndarray:
+    """Correlation with one input and one output channel per group (depthwise): K·K fused multiply-adds,
+    ``y += w[:, 0, i] * taps[i]``."""
     nd = w.ndim - 2
-    kernel = w.shape[2:]
-    view = windows(x, kernel, stride, dilation, count)  # (N, C, *T, *K)
-    y = np.zeros(view.shape[: 2 + nd], dtype=np.result_type(x, w))
+    slices = iter(taps)
+    offset, view = next(slices)
+    y = np.multiply(view, w[(slice(None), 0) + offset].reshape((-1,) + (1,) * nd), dtype=np.result_type(view, w))
     product = np.empty_like(y)  # one buffer for every offset: no large temporaries
-    for offset in np.ndindex(*kernel):
-        np.multiply(view[(Ellipsis,) + offset], w[(slice(None), 0) + offset].reshape((-1,) + (1,) * nd), out=product)
+    for offset, view in slices:
+        np.multiply(view, w[(slice(None), 0) + offset].reshape((-1,) + (1,) * nd), out=product)
         y += product
     return y
 
@@ -238,6 +338,7 @@ def correlate(
     groups: int = 1,
     count: Sequence[int] | None = None,
     cols: np.ndarray | None = None,
+    taps: Taps | None = None,
 ) -> np.ndarray:
     """Grouped N-d cross-correlation (what deep-learning libraries call convolution).
 
@@ -246,13 +347,12 @@ def correlate(
     with ``x`` of shape ``(N, G*Cg, *S)``, ``w`` of shape ``(G*Og, Cg, *K)`` and
     ``y`` of shape ``(N, G*Og, *T)``: per-sample GEMMs over :func:`im2col`'s
     columns (pass ``cols`` to reuse them), or, with one channel in and out per
-    group (depthwise), K·K fused multiply-adds.
+    group (depthwise), K·K fused multiply-adds over :class:`Taps` of ``x`` (pass ``taps`` to reuse them).
     """
-    nd = w.ndim - 2
     o, cg = w.shape[:2]
     og = o // groups
     if cols is None and cg == 1 and og == 1 and groups > 1:
-        return _per_offset_correlate(x, w, stride, dilation, count)
+        return _per_offset_correlate(taps or Taps(x, w.shape[2:], stride, dilation, count), w)
     if cols is None:
         cols = im2col(x, w.shape[2:], stride, dilation, groups, count)
     out = tuple(count) if count is not None else tuple(

@@ -10,8 +10,8 @@ Average pooling: ``Y[t] = sum(window t) / divisor(t)``, so every element of the
 window receives ``dY[t] / divisor(t)``, again with ``+=`` over overlaps.
 
 The max-pool forward keeps a running maximum over the kernel offsets (one
-strided pass each) and its backward adds dY at the remembered offsets (masked
-strided adds); the average-pool backward is one :func:`~manual_grads.mechanics.fold`
+pass each, over :class:`~manual_grads.mechanics.Taps`) and its backward adds dY
+at the remembered offsets (masked adds); the average-pool backward is one :func:`~manual_grads.mechanics.fold`
 of per-window gradients; both crop the padding.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from math import ceil, floor, prod
 import numpy as np
 
 from ._api import specialise
-from .mechanics import Pads, along_axes, as_tuple, crop, fold, pad, windows
+from .mechanics import Pads, Taps, along_axes, as_tuple, crop, fold
 
 
 @dataclass(frozen=True)
@@ -71,19 +71,35 @@ class PoolGeometry:
         """Adjoint of the window view: ``+=`` per-window gradients into the input, padding cropped."""
         return crop(fold(per_window, self.padded, self.stride, self.dilation), self.pads)
 
-    def window_sums(self, xp: np.ndarray) -> np.ndarray:
-        """Sum of every window of the padded input: one strided add per kernel offset."""
-        view = windows(xp, self.kernel, self.stride, self.dilation)
-        total = np.zeros(view.shape[: xp.ndim], dtype=xp.dtype)
-        for offset in np.ndindex(*self.kernel):
-            total += view[(Ellipsis,) + offset]
-        return total
+    def taps(self, x: np.ndarray, fill: float = 0.0) -> Taps:
+        """Every kernel offset's slice of the input padded with ``fill``, over all windows."""
+        return Taps(x, self.kernel, self.stride, self.dilation, self.out, self.pads, fill)
+
+    def zero_taps(self, lead: tuple[int, ...], dtype) -> Taps:
+        """Zero padded-input taps to accumulate a gradient into (:meth:`Taps.assemble` gives the padded dX)."""
+        return Taps.zeros(lead, self.padded, self.kernel, self.stride, self.dilation, self.out, dtype)
+
+    def window_sums(self, x: np.ndarray) -> np.ndarray:
+        """Sum of every window of the zero-padded input."""
+        return sum_taps(self.taps(x))
+
+
+def sum_taps(taps: Taps) -> np.ndarray:
+    """Sum over the kernel offsets of their slices — every window's sum, one add per offset."""
+    slices = iter(taps)
+    total = next(slices)[1].copy()
+    for _, view in slices:
+        total += view
+    return total
 
 
 def first_max(candidate: np.ndarray, best: np.ndarray) -> np.ndarray:
     """Where a later window element replaces the running maximum: only if strictly greater (or NaN),
     so of equal maxima the first in row-major window order wins — torch's rule."""
-    return (candidate > best) | (np.isnan(candidate) & ~np.isnan(best))
+    better = candidate > best
+    if np.isnan(candidate).any():
+        better |= np.isnan(candidate) & ~np.isnan(best)
+    return better
 
 
 def accumulate(target: np.ndarray, index, values: np.ndarray) -> None:
@@ -93,37 +109,45 @@ def accumulate(target: np.ndarray, index, values: np.ndarray) -> None:
 
 @dataclass(frozen=True)
 class MaxPoolCache:
-    argmax: np.ndarray  # (N, C, *out): index of the maximum within each flattened window (the lecture's pidx)
+    argmax: np.ndarray  # (N, C, *out), unsigned: index of the maximum within each flattened window (the lecture's pidx)
     geometry: PoolGeometry
     dtype: np.dtype
 
 
 def max_pool_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, *, nd: int):
-    """Y[t] = max(window t); remembers the arg-max of every window (one strided pass per kernel offset)."""
+    """Y[t] = max(window t); remembers the arg-max of every window (a running maximum over the kernel offsets)."""
     x = np.asarray(x)
     geo = PoolGeometry.of(x, nd, kernel_size, stride, padding, dilation, ceil_mode)
-    view = windows(pad(x, geo.pads, -np.inf), geo.kernel, geo.stride, geo.dilation)  # (N, C, *T, *K)
-    offsets = list(np.ndindex(*geo.kernel))
-    y = view[(Ellipsis,) + offsets[0]].copy()
-    argmax = np.zeros(y.shape, dtype=np.int64)
-    for k, offset in enumerate(offsets[1:], start=1):
-        candidate = view[(Ellipsis,) + offset]
+    slices = iter(geo.taps(x, -np.inf))
+    y = next(slices)[1].copy()
+    argmax = np.zeros(y.shape, dtype=np.min_scalar_type(prod(geo.kernel)))
+    step = np.empty_like(argmax)
+    for k, (_, candidate) in enumerate(slices, start=1):
         better = first_max(candidate, y)
-        np.copyto(y, candidate, where=better)
-        argmax[better] = k
+        np.maximum(y, candidate, out=y)
+        # argmax = k where better, else unchanged — as arithmetic, which vectorises (unsigned wrap-around is exact)
+        np.subtract(argmax.dtype.type(k), argmax, out=step)
+        step *= better
+        argmax += step
     return y, MaxPoolCache(argmax, geo, x.dtype)
 
 
 def max_pool_backward(dy, cache: MaxPoolCache) -> dict[str, np.ndarray]:
-    """dX[pidx(t)] += dY[t]: each upstream gradient goes to its window's remembered maximum (masked strided adds)."""
+    """dX[pidx(t)] += dY[t]: each upstream gradient goes to its window's remembered maximum (one masked add per offset)."""
     dy = np.asarray(dy)
     geo = cache.geometry
-    dxp = np.zeros(dy.shape[:2] + geo.padded, dtype=dy.dtype)
-    for k, offset in enumerate(np.ndindex(*geo.kernel)):
-        target = tuple(slice(i * d, i * d + (t - 1) * s + 1, s)
-                       for i, d, t, s in zip(offset, geo.dilation, dy.shape[2:], geo.stride))
-        accumulate(dxp, (Ellipsis,) + target, np.where(cache.argmax == k, dy, 0))
-    return {"x": crop(dxp, geo.pads)}
+    dxp = geo.zero_taps(dy.shape[:2], dy.dtype)
+    routed = np.empty_like(dy)
+    finite = bool(np.isfinite(dy).all())
+    for k, (offset, target) in enumerate(dxp):
+        chosen = cache.argmax == k
+        if finite:  # dY where chosen, else 0 — as a product, which vectorises (but 0·inf would be NaN)
+            np.multiply(dy, chosen, out=routed)
+        else:
+            routed.fill(0)
+            np.copyto(routed, dy, where=chosen)
+        accumulate(target, Ellipsis, routed)
+    return {"x": crop(dxp.assemble(), geo.pads)}
 
 
 @dataclass(frozen=True)
@@ -141,7 +165,7 @@ def _divisor(geo: PoolGeometry, count_include_pad: bool, divisor_override, dtype
         counts = np.zeros(total)
         counts[slice(0, n + 2 * p) if count_include_pad else slice(p, p + n)] = 1
         mask = np.multiply.outer(mask, counts)
-    return geo.window_sums(mask).astype(dtype)
+    return sum_taps(Taps(mask, geo.kernel, geo.stride, geo.dilation, geo.out)).astype(dtype)
 
 
 def avg_pool_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -150,7 +174,7 @@ def avg_pool_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False, co
     x = np.asarray(x)
     geo = PoolGeometry.of(x, nd, kernel_size, stride, padding, 1, ceil_mode)
     divisor = _divisor(geo, count_include_pad, divisor_override, x.dtype)
-    y = geo.window_sums(pad(x, geo.pads)) / divisor
+    y = geo.window_sums(x) / divisor
     return y.astype(x.dtype, copy=False), AvgPoolCache(divisor, geo)
 
 
