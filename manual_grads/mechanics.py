@@ -268,12 +268,41 @@ def along_axes(x: np.ndarray, matrices: Sequence[np.ndarray]) -> np.ndarray:
     """Apply one linear map per spatial axis: ``y = x ×_1 A_1 ×_2 A_2 ...`` with ``A_i`` of shape (out_i, in_i).
 
     Separable resampling (interpolation, adaptive pooling) is this; its adjoint
-    is the same call with the transposed matrices.
+    is the same call with the transposed matrices. A sparse matrix (a few
+    non-zeros per row: nearest, linear, and their transposes) is applied as a
+    weighted sum of gathers, ``y[o] = sum_j w_j[o] * x[i_j[o]]``; a dense one as a GEMM.
+    Axes that shrink go first and growing ones last, innermost first, so each
+    step (above all the innermost, element-wise gather) works on the smallest array.
     """
     nd = len(matrices)
-    for axis, a in zip(range(x.ndim - nd, x.ndim), matrices):
-        x = np.moveaxis(np.tensordot(x, a.astype(x.dtype, copy=False), axes=([axis], [1])), -1, axis)
+    axes = list(zip(range(x.ndim - nd, x.ndim), matrices))
+    shrinking = [(axis, a) for axis, a in axes if a.shape[0] < a.shape[1]]
+    growing = [(axis, a) for axis, a in reversed(axes) if a.shape[0] >= a.shape[1]]
+    for axis, a in shrinking + growing:
+        taps = sparse_rows(a)
+        if taps is None:
+            x = np.moveaxis(np.tensordot(x, a.astype(x.dtype, copy=False), axes=([axis], [1])), -1, axis)
+            continue
+        shape = (-1,) + (1,) * (x.ndim - 1 - axis)
+        y = None
+        for index, weight in zip(*taps):
+            term = np.take(x, index, axis=axis)
+            if not np.all(weight == 1):
+                term *= weight.astype(x.dtype).reshape(shape)
+            y = term if y is None else np.add(y, term, out=y)
+        x = y
     return x
+
+
+def sparse_rows(a: np.ndarray, max_fraction: float = 0.25):
+    """``(index, weight)``, each (J, out), with ``a[o] = sum_j weight[j, o] * e(index[j, o])`` — the non-zeros of each
+    row of ``a`` (zero-weight padding where a row has fewer than J) — or None when a row has more than
+    ``max_fraction`` of its entries non-zero."""
+    taps = int(np.count_nonzero(a, axis=1).max(initial=0))
+    if taps == 0 or taps > max_fraction * a.shape[1]:
+        return None
+    index = np.argsort(a == 0, axis=1, kind="stable")[:, :taps]  # the non-zero columns first, in order
+    return index.T, np.take_along_axis(a, index, axis=1).T
 
 
 def im2col(

@@ -19,7 +19,7 @@ import numpy as np
 
 from ._api import specialise
 from .conv import ConvGeometry, add_bias, bias_grad, conv_filter_grad, conv_input_grad
-from .mechanics import as_tuple, correlate, pad
+from .mechanics import Taps, as_tuple, correlate, im2col, pad
 
 
 @dataclass(frozen=True)
@@ -52,9 +52,13 @@ def conv_transpose_backward(dy, cache: ConvTransposeCache) -> dict[str, np.ndarr
     dy = np.asarray(dy)
     geo = cache.geometry
     dy_padded = pad(dy, geo.pads)
+    count = cache.x.shape[2:]
+    # the windows of pad(dY) are read by both gradients: gather them once
+    cols = None if geo.depthwise else im2col(dy_padded, geo.kernel, geo.stride, geo.dilation, geo.groups, count)
+    taps = Taps(dy_padded, geo.kernel, geo.stride, geo.dilation, count) if geo.depthwise else None
     grads = {
-        "x": correlate(dy_padded, cache.w, geo.stride, geo.dilation, geo.groups, count=cache.x.shape[2:]),
-        "w": conv_filter_grad(cache.x, dy_padded, geo),
+        "x": correlate(dy_padded, cache.w, geo.stride, geo.dilation, geo.groups, count, cols, taps),
+        "w": conv_filter_grad(cache.x, dy_padded, geo, cols, taps),
     }
     if cache.has_bias:
         grads["b"] = bias_grad(dy)
