@@ -115,12 +115,14 @@ def conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *, nd:
 
 
 def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
-    """dX = crop( zero_upsample(dZ, s) (*) W ), computed in scatter form: crop(col2im(Wᵀ · dZ)).
+    """dX = crop( zero_upsample(dZ, s) (*) W ): the lecture's full convolution with the flipped filters.
 
-    Each output position's gradient, times the filters, is added back onto the
-    window it came from (K·K strided adds): the same sums as the lecture's full
-    convolution of the zero-upsampled dZ with the flipped, channel-swapped
-    filters (:func:`conv_input_grad_by_convolution`), without the zeros.
+    At stride 1 it is computed as written (:func:`conv_input_grad_by_convolution`),
+    but only at X's own positions: dZ padded by d(k-1) less X's padding,
+    correlated with the flipped, channel-swapped filters. With a stride it is
+    computed in scatter form, crop(col2im(Wᵀ · dZ)): each output position's
+    gradient, times the filters, is added back onto the window it came from —
+    the same sums without the inserted zeros.
     """
     if geo.depthwise:  # one multiply-add per kernel offset: dXpad[..., t*s + i*d] += w[:, 0, i] * dZ
         dxp = Taps.zeros(dz.shape[:2], geo.padded, geo.kernel, geo.stride, geo.dilation, dz.shape[2:],
@@ -130,6 +132,10 @@ def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndar
             np.multiply(dz, w[(slice(None), 0) + offset].reshape((-1,) + (1,) * (dz.ndim - 2)), out=product)
             dxp.add(offset, product)
         return crop(dxp.assemble(), geo.pads)
+    if max(geo.stride) == 1:  # no inserted zeros to skip: the lecture's convolution, evaluated only where X is
+        margins = tuple((d * (k - 1) - lo, n - hi - t)  # n - t = d(k-1), plus any rows past the last window
+                        for k, d, (lo, hi), n, t in zip(geo.kernel, geo.dilation, geo.pads, geo.padded, dz.shape[2:]))
+        return correlate(pad(dz, margins), flip_spatial(swap_in_out(w, geo.groups)), geo.stride, geo.dilation, geo.groups)
     n, o = dz.shape[:2]
     g = geo.groups
     out = dz.shape[2:]

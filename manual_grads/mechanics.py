@@ -68,7 +68,12 @@ def resolve_padding(padding, kernel: Sequence[int], dilation: Sequence[int]) -> 
 
 
 def pad(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
-    """Pad the trailing ``len(pads)`` (spatial) axes of ``x`` with ``value`` (zeros by default)."""
+    """Pad the trailing ``len(pads)`` (spatial) axes of ``x`` with ``value`` (zeros by default).
+
+    A negative width removes that many samples instead (a crop)."""
+    if any(lo < 0 or hi < 0 for lo, hi in pads):
+        x = crop(x, tuple((max(-lo, 0), max(-hi, 0)) for lo, hi in pads))
+        pads = tuple((max(lo, 0), max(hi, 0)) for lo, hi in pads)
     if not any(lo or hi for lo, hi in pads):
         return x
     lead = x.ndim - len(pads)
