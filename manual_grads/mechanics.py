@@ -21,6 +21,7 @@ its forward and backward from these pieces:
 """
 from __future__ import annotations
 
+from functools import reduce
 from math import prod
 from typing import Sequence, Union
 
@@ -174,7 +175,8 @@ class Taps:
     ``s > 1``, so the array is kept split into its stride phases —
     ``phase[a] = x[..., a::s]`` for every residue ``a``, one contiguous array —
     and offset ``i`` is the unit-stride slice ``phase[(i*d) % s][..., (i*d)//s :][:out]``.
-    With stride 1 the array is used as it is.
+    With stride 1, or an array small enough to stay in cache (< ``PHASE_SPLIT_MIN``
+    elements), the array is used as it is and the slices are strided.
 
     ``Taps(x, ..., pads=, value=)`` reads ``pad(x, pads, value)`` (with stride > 1
     the padded array is never built); ``Taps.zeros(...)`` is the adjoint: :meth:`add`
@@ -190,6 +192,7 @@ class Taps:
             return
         self.size = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[-nd:], pads)) if pads else tuple(x.shape[-nd:])
         self._set_out(count)
+        self.phased = self.phased and x.size >= PHASE_SPLIT_MIN  # small arrays: strided slices cost less than the split
         self.data = _split_phases(x, self.stride, pads, value) if self.phased else pad(x, pads, value) if pads else x
 
     def _set_out(self, count):
@@ -207,6 +210,7 @@ class Taps:
         taps = cls(None, kernel, stride, dilation)
         taps.size = tuple(size)
         taps._set_out(out)
+        taps.phased = taps.phased and prod(lead) * prod(size) >= PHASE_SPLIT_MIN
         spatial = tuple(-(-n // s) for n, s in zip(size, stride)) if taps.phased else ()
         taps.data = np.zeros(tuple(lead) + (tuple(stride) + spatial if taps.phased else taps.size), dtype)
         return taps
@@ -214,7 +218,7 @@ class Taps:
     def __getitem__(self, offset: tuple[int, ...]) -> np.ndarray:
         starts = [i * d for i, d in zip(offset, self.dilation)]
         if not self.phased:
-            return self.data[(Ellipsis,) + tuple(slice(r, r + o) for r, o in zip(starts, self.out))]
+            return self.data[(Ellipsis,) + tuple(slice(r, r + (o - 1) * s + 1, s) for r, o, s in zip(starts, self.out, self.stride))]
         phase = tuple(r % s for r, s in zip(starts, self.stride))
         return self.data[(Ellipsis,) + phase + tuple(slice(r // s, r // s + o) for r, s, o in zip(starts, self.stride, self.out))]
 
@@ -269,6 +273,10 @@ def _merge_phases(phased: np.ndarray, stride, size, pads: Pads | None = None) ->
     return out
 
 
+SMALL_MAP = 1 << 14  # entries of kron(A_1, A_2, ...) up to which along_axes uses it directly
+PHASE_SPLIT_MIN = 1 << 15  # elements from which Taps splits a strided array into its stride phases
+
+
 def along_axes(x: np.ndarray, matrices: Sequence[np.ndarray]) -> np.ndarray:
     """Apply one linear map per spatial axis: ``y = x ×_1 A_1 ×_2 A_2 ...`` with ``A_i`` of shape (out_i, in_i).
 
@@ -278,8 +286,13 @@ def along_axes(x: np.ndarray, matrices: Sequence[np.ndarray]) -> np.ndarray:
     weighted sum of gathers, ``y[o] = sum_j w_j[o] * x[i_j[o]]``; a dense one as a GEMM.
     Axes that shrink go first and growing ones last, innermost first, so each
     step (above all the innermost, element-wise gather) works on the smallest array.
+    A tiny map (at most ``SMALL_MAP`` entries in all) is one GEMM with ``kron(A_1, A_2, ...)``.
     """
     nd = len(matrices)
+    if prod(a.size for a in matrices) <= SMALL_MAP:  # a tiny map: one GEMM over the flattened spatial axes
+        combined = reduce(np.kron, matrices)  # kron(A_1, A_2)[(o1, o2), (i1, i2)] = A_1[o1, i1] A_2[o2, i2]
+        flat = np.dot(x.reshape(-1, combined.shape[1]), combined.T.astype(x.dtype, copy=False))
+        return flat.reshape(x.shape[: x.ndim - nd] + tuple(a.shape[0] for a in matrices))
     axes = list(zip(range(x.ndim - nd, x.ndim), matrices))
     shrinking = [(axis, a) for axis, a in axes if a.shape[0] < a.shape[1]]
     growing = [(axis, a) for axis, a in reversed(axes) if a.shape[0] >= a.shape[1]]
