@@ -274,6 +274,7 @@ def _merge_phases(phased: np.ndarray, stride, size, pads: Pads | None = None) ->
 
 
 SMALL_MAP = 1 << 14  # entries of kron(A_1, A_2, ...) up to which along_axes uses it directly
+DENSE_INNERMOST = 256  # input length up to which along_axes maps the innermost axis by GEMM even when sparse
 PHASE_SPLIT_MIN = 1 << 15  # elements from which Taps splits a strided array into its stride phases
 
 
@@ -286,7 +287,8 @@ def along_axes(x: np.ndarray, matrices: Sequence[np.ndarray]) -> np.ndarray:
     weighted sum of gathers, ``y[o] = sum_j w_j[o] * x[i_j[o]]``; a dense one as a GEMM.
     Axes that shrink go first and growing ones last, innermost first, so each
     step (above all the innermost, element-wise gather) works on the smallest array.
-    A tiny map (at most ``SMALL_MAP`` entries in all) is one GEMM with ``kron(A_1, A_2, ...)``.
+    A tiny map (at most ``SMALL_MAP`` entries in all) is one GEMM with ``kron(A_1, A_2, ...)``,
+    and a short innermost axis (``DENSE_INNERMOST``) is a GEMM too: gathers along it are element-wise.
     """
     nd = len(matrices)
     if prod(a.size for a in matrices) <= SMALL_MAP:  # a tiny map: one GEMM over the flattened spatial axes
@@ -297,6 +299,9 @@ def along_axes(x: np.ndarray, matrices: Sequence[np.ndarray]) -> np.ndarray:
     shrinking = [(axis, a) for axis, a in axes if a.shape[0] < a.shape[1]]
     growing = [(axis, a) for axis, a in reversed(axes) if a.shape[0] >= a.shape[1]]
     for axis, a in shrinking + growing:
+        if axis == x.ndim - 1 and a.shape[1] <= DENSE_INNERMOST:  # short rows: one GEMM beats element-wise gathers
+            x = np.dot(x.reshape(-1, a.shape[1]), a.T.astype(x.dtype)).reshape(x.shape[:-1] + (a.shape[0],))
+            continue
         taps = sparse_rows(a)
         if taps is None:
             x = np.moveaxis(np.tensordot(x, a.astype(x.dtype, copy=False), axes=([axis], [1])), -1, axis)
