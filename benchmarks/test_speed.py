@@ -52,4 +52,4 @@ def test_speed(benchmark, bench, side):
     step = (_manual if side == "manual" else _torch)(bench, arrays, dy)
     benchmark.group = bench.group
     benchmark.extra_info.update(op=bench.op, shape=bench.name, side=side, gflop=bench.gflop)
-    benchmark.pedantic(step, rounds=5, warmup_rounds=1, iterations=1)
+    benchmark.pedantic(step, rounds=11, warmup_rounds=2, iterations=1)

@@ -38,6 +38,7 @@ from .mechanics import (
     output_size,
     pad,
     resolve_padding,
+    sample_blocks,
     swap_in_out,
     zero_upsample,
 )
@@ -109,7 +110,7 @@ def conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *, nd:
     geo = ConvGeometry.of(x.shape, w.shape, stride, padding, dilation, groups)
     xp = pad(x, geo.pads)
     cols = None if geo.depthwise else im2col(xp, geo.kernel, geo.stride, geo.dilation, geo.groups)
-    taps = Taps(xp, geo.kernel, geo.stride, geo.dilation) if geo.depthwise else None
+    taps = Taps(xp, geo.kernel, geo.stride, geo.dilation, flat=True) if geo.depthwise else None
     z = add_bias(correlate(xp, w, geo.stride, geo.dilation, geo.groups, cols=cols, taps=taps), b)
     return z, ConvCache(xp, w, b is not None, geo, cols, taps)
 
@@ -126,11 +127,15 @@ def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndar
     """
     if geo.depthwise:  # one multiply-add per kernel offset: dXpad[..., t*s + i*d] += w[:, 0, i] * dZ
         dxp = Taps.zeros(dz.shape[:2], geo.padded, geo.kernel, geo.stride, geo.dilation, dz.shape[2:],
-                         np.result_type(dz, w))
-        product = np.empty(dz.shape, dtype=dxp.data.dtype)
-        for offset in np.ndindex(*geo.kernel):
-            np.multiply(dz, w[(slice(None), 0) + offset].reshape((-1,) + (1,) * (dz.ndim - 2)), out=product)
-            dxp.add(offset, product)
+                         np.result_type(dz, w), flat=True)
+        dz_runs = dxp.pack(dz)  # zeros between rows: they add nothing
+        product = np.empty(dz_runs.shape, dtype=dxp.data.dtype)
+        targets = list(dxp)
+        for rows in sample_blocks(dz.shape[0], product[0].nbytes):
+            for offset, target in targets:
+                np.multiply(dz_runs[rows], w[(slice(None), 0) + offset].reshape((-1,) + (1,) * (dz_runs.ndim - 2)),
+                            out=product[rows])
+                target[rows] += product[rows]
         return crop(dxp.assemble(), geo.pads)
     if max(geo.stride) == 1:  # no inserted zeros to skip: the lecture's convolution, evaluated only where X is
         margins = tuple((d * (k - 1) - lo, n - hi - t)  # n - t = d(k-1), plus any rows past the last window
@@ -168,12 +173,13 @@ def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, co
     (``taps``: the forward's :class:`Taps` of Xpad), it is one dot product per kernel offset.
     """
     if geo.depthwise:  # dW[c, 0, i] = sum_{n,t} dZ[n, c, t] * Xpad[n, c, t*s + i*d], one offset at a time
-        taps = taps or Taps(x_padded, geo.kernel, geo.stride, geo.dilation, count=dz.shape[2:])
-        dw = np.empty((dz.shape[1], 1) + geo.kernel, dtype=np.result_type(dz, x_padded))
-        letters = "defghijk"[: dz.ndim - 2]
-        subscripts = f"nc{letters},nc{letters}->c"
-        for offset, view in taps:
-            dw[(slice(None), 0) + offset] = np.einsum(subscripts, dz, view)
+        taps = taps or Taps(x_padded, geo.kernel, geo.stride, geo.dilation, count=dz.shape[2:], flat=True)
+        dw = np.zeros((dz.shape[1], 1) + geo.kernel, dtype=np.result_type(dz, x_padded))
+        dz_runs = taps.pack(dz).reshape(dz.shape[:2] + (-1,))  # zeros between rows: they add nothing
+        slices = [(offset, view.reshape(dz.shape[:2] + (-1,))) for offset, view in taps]
+        for rows in sample_blocks(dz.shape[0], dz_runs[0].nbytes):
+            for offset, view in slices:
+                dw[(slice(None), 0) + offset] += np.einsum("ncl,ncl->c", dz_runs[rows], view[rows])
         return dw
     if cols is None:
         per_channel = correlate(

@@ -178,22 +178,34 @@ class Taps:
     With stride 1, or an array small enough to stay in cache (< ``PHASE_SPLIT_MIN``
     elements), the array is used as it is and the slices are strided.
 
+    ``flat=True`` goes one step further for element-wise loops: each (phase)
+    plane is seen as one flat vector, and offset ``i`` as one contiguous run of
+    it, ``span`` long, that holds the window positions ``t`` (at flat position
+    ``sum_k t_k * row_stride_k``) and, between rows, positions of no window. The
+    loops then run over long contiguous vectors instead of short rows;
+    :meth:`pack` and :meth:`unpack` convert ``(*lead, *out)`` arrays to and from
+    that layout (positions of no window: ``fill``, ignored on unpacking).
+
     ``Taps(x, ..., pads=, value=)`` reads ``pad(x, pads, value)`` (with stride > 1
     the padded array is never built); ``Taps.zeros(...)`` is the adjoint: :meth:`add`
     (``taps[i] += values``) accumulates, so overlapping windows add up, and
     :meth:`assemble` interleaves the phases back into one array.
     """
 
-    def __init__(self, x: np.ndarray, kernel, stride, dilation, count=None, pads: Pads | None = None, value: float = 0.0):
+    def __init__(self, x: np.ndarray, kernel, stride, dilation, count=None, pads: Pads | None = None, value: float = 0.0,
+                 *, flat: bool = False):
         nd = len(kernel)
         self.kernel, self.stride, self.dilation = tuple(kernel), tuple(stride), tuple(dilation)
+        self.flat = flat
         self.phased = max(self.stride) > 1
         if x is None:  # Taps.zeros: the caller sets size and data
             return
         self.size = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[-nd:], pads)) if pads else tuple(x.shape[-nd:])
         self._set_out(count)
-        self.phased = self.phased and x.size >= PHASE_SPLIT_MIN  # small arrays: strided slices cost less than the split
-        self.data = _split_phases(x, self.stride, pads, value) if self.phased else pad(x, pads, value) if pads else x
+        # small arrays: strided slices cost less than the split (a flat view needs unit steps, so it always splits)
+        self.phased = self.phased and (flat or x.size >= PHASE_SPLIT_MIN)
+        data = _split_phases(x, self.stride, pads, value) if self.phased else pad(x, pads, value) if pads else x
+        self.data = np.ascontiguousarray(data) if flat else data
 
     def _set_out(self, count):
         full = tuple(output_size(n, k, s, d) for n, k, s, d in zip(self.size, self.kernel, self.stride, self.dilation))
@@ -205,22 +217,59 @@ class Taps:
             )
 
     @classmethod
-    def zeros(cls, lead, size, kernel, stride, dilation, out, dtype) -> "Taps":
+    def zeros(cls, lead, size, kernel, stride, dilation, out, dtype, *, flat: bool = False) -> "Taps":
         """Zero taps of an array of shape ``(*lead, *size)``, to accumulate into."""
-        taps = cls(None, kernel, stride, dilation)
+        taps = cls(None, kernel, stride, dilation, flat=flat)
         taps.size = tuple(size)
         taps._set_out(out)
-        taps.phased = taps.phased and prod(lead) * prod(size) >= PHASE_SPLIT_MIN
+        taps.phased = taps.phased and (flat or prod(lead) * prod(size) >= PHASE_SPLIT_MIN)
         spatial = tuple(-(-n // s) for n, s in zip(size, stride)) if taps.phased else ()
         taps.data = np.zeros(tuple(lead) + (tuple(stride) + spatial if taps.phased else taps.size), dtype)
         return taps
 
+    # --- the flat layout -------------------------------------------------------------------
+    @property
+    def _row_strides(self) -> tuple[int, ...]:
+        plane = self.data.shape[-len(self.kernel):]
+        return tuple(prod(plane[k + 1:]) for k in range(len(plane)))
+
+    @property
+    def span(self) -> int:
+        """Length of one offset's flat run: from the first window position to the last."""
+        return sum((o - 1) * st for o, st in zip(self.out, self._row_strides)) + 1
+
+    def _windows_of(self, run: np.ndarray) -> np.ndarray:
+        """The window positions ``(*lead, *out)`` of a flat-layout array ``(*lead, span)``, as a view."""
+        step = run.strides[-1]
+        return as_strided(run, shape=run.shape[:-1] + self.out,
+                          strides=run.strides[:-1] + tuple(st * step for st in self._row_strides))
+
+    def pack(self, values: np.ndarray, fill=0) -> np.ndarray:
+        """``(*lead, *out)`` values in this layout (flat: a new ``(*lead, span)`` array, ``fill`` between rows)."""
+        if not self.flat:
+            return values
+        run = np.full(values.shape[: values.ndim - len(self.out)] + (self.span,), fill, dtype=values.dtype)
+        self._windows_of(run)[...] = values
+        return run
+
+    def unpack(self, run: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`pack`: the ``(*lead, *out)`` window positions (a view)."""
+        return self._windows_of(run) if self.flat else run
+
     def __getitem__(self, offset: tuple[int, ...]) -> np.ndarray:
         starts = [i * d for i, d in zip(offset, self.dilation)]
-        if not self.phased:
+        nd = len(starts)
+        if self.phased:
+            phase = tuple(r % s for r, s in zip(starts, self.stride))
+            plane, starts = self.data[(Ellipsis,) + phase + (slice(None),) * nd], [r // s for r, s in zip(starts, self.stride)]
+        elif self.flat or max(self.stride) == 1:
+            plane = self.data
+        else:  # small, unsplit, strided
             return self.data[(Ellipsis,) + tuple(slice(r, r + (o - 1) * s + 1, s) for r, o, s in zip(starts, self.out, self.stride))]
-        phase = tuple(r % s for r, s in zip(starts, self.stride))
-        return self.data[(Ellipsis,) + phase + tuple(slice(r // s, r // s + o) for r, s, o in zip(starts, self.stride, self.out))]
+        if not self.flat:
+            return plane[(Ellipsis,) + tuple(slice(r, r + o) for r, o in zip(starts, self.out))]
+        first = sum(r * st for r, st in zip(starts, self._row_strides))
+        return plane.reshape(plane.shape[: plane.ndim - nd] + (-1,))[..., first:first + self.span]
 
     def add(self, offset: tuple[int, ...], values: np.ndarray) -> None:
         """``taps[offset] += values``: the lecture's '+=' onto every window's element at this offset."""
@@ -275,7 +324,8 @@ def _merge_phases(phased: np.ndarray, stride, size, pads: Pads | None = None) ->
 
 SMALL_MAP = 1 << 14  # entries of kron(A_1, A_2, ...) up to which along_axes uses it directly
 DENSE_INNERMOST = 256  # input length up to which along_axes maps the innermost axis by GEMM even when sparse
-PHASE_SPLIT_MIN = 1 << 15  # elements from which Taps splits a strided array into its stride phases
+PHASE_SPLIT_MIN = 1 << 15
+BLOCK_BYTES = 1 << 21  # batch slabs of about this size keep per-offset loops in cache  # elements from which Taps splits a strided array into its stride phases
 
 
 def along_axes(x: np.ndarray, matrices: Sequence[np.ndarray]) -> np.ndarray:
@@ -368,18 +418,28 @@ def col2im(
     return fold(np.moveaxis(per_window, tuple(range(2, 2 + nd)), tuple(range(2 + nd, 2 + 2 * nd))), size, stride, dilation)
 
 
+def sample_blocks(batch: int, per_sample_bytes: int):
+    """Slices of the batch axis of about ``BLOCK_BYTES`` each: a per-offset loop run block by block
+    re-reads its operands from cache instead of memory (element-wise passes are memory-bound)."""
+    step = max(1, BLOCK_BYTES // max(per_sample_bytes, 1))
+    for start in range(0, batch, step):
+        yield slice(start, start + step)
+
+
 def _per_offset_correlate(taps: Taps, w: np.ndarray) -> np.ndarray:
     """Correlation with one input and one output channel per group (depthwise): K·K fused multiply-adds,
-    ``y += w[:, 0, i] * taps[i]``."""
-    nd = w.ndim - 2
-    slices = iter(taps)
-    offset, view = next(slices)
-    y = np.multiply(view, w[(slice(None), 0) + offset].reshape((-1,) + (1,) * nd), dtype=np.result_type(view, w))
+    ``y += w[:, 0, i] * taps[i]`` (in the taps' layout; flat taps make them long contiguous runs)."""
+    slices = list(taps)
+    per_channel = (-1,) + (1,) * (slices[0][1].ndim - 2)
+    weights = [w[(slice(None), 0) + offset].reshape(per_channel) for offset, _ in slices]
+    y = np.empty(slices[0][1].shape, dtype=np.result_type(slices[0][1], w))
     product = np.empty_like(y)  # one buffer for every offset: no large temporaries
-    for offset, view in slices:
-        np.multiply(view, w[(slice(None), 0) + offset].reshape((-1,) + (1,) * nd), out=product)
-        y += product
-    return y
+    for rows in sample_blocks(y.shape[0], y[0].nbytes):
+        np.multiply(slices[0][1][rows], weights[0], out=y[rows])
+        for (_, view), weight in zip(slices[1:], weights[1:]):
+            np.multiply(view[rows], weight, out=product[rows])
+            y[rows] += product[rows]
+    return np.ascontiguousarray(taps.unpack(y))
 
 
 def correlate(
@@ -404,7 +464,7 @@ def correlate(
     o, cg = w.shape[:2]
     og = o // groups
     if cols is None and cg == 1 and og == 1 and groups > 1:
-        return _per_offset_correlate(taps or Taps(x, w.shape[2:], stride, dilation, count), w)
+        return _per_offset_correlate(taps or Taps(x, w.shape[2:], stride, dilation, count, flat=True), w)
     if cols is None:
         cols = im2col(x, w.shape[2:], stride, dilation, groups, count)
     out = tuple(count) if count is not None else tuple(

@@ -55,7 +55,7 @@ def conv_transpose_backward(dy, cache: ConvTransposeCache) -> dict[str, np.ndarr
     count = cache.x.shape[2:]
     # the windows of pad(dY) are read by both gradients: gather them once
     cols = None if geo.depthwise else im2col(dy_padded, geo.kernel, geo.stride, geo.dilation, geo.groups, count)
-    taps = Taps(dy_padded, geo.kernel, geo.stride, geo.dilation, count) if geo.depthwise else None
+    taps = Taps(dy_padded, geo.kernel, geo.stride, geo.dilation, count, flat=True) if geo.depthwise else None
     grads = {
         "x": correlate(dy_padded, cache.w, geo.stride, geo.dilation, geo.groups, count, cols, taps),
         "w": conv_filter_grad(cache.x, dy_padded, geo, cols, taps),
