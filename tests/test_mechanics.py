@@ -1,0 +1,68 @@
+"""The shared mechanics' fast paths equal their definitions, on random geometries (hypothesis).
+
+Taps (stride phases, flat runs, small strided arrays) must read exactly the window
+elements ``x[..., t*s + i*d]`` and accumulate exactly onto them; along_axes (kron, GEMM,
+gathers, tensordot) must equal applying each matrix in turn.
+"""
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from manual_grads import mechanics
+from manual_grads.mechanics import Taps
+
+
+@st.composite
+def geometries(draw):
+    nd = draw(st.integers(1, 3))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    stride = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(nd))
+    size = tuple(d * (k - 1) + 1 + draw(st.integers(0, 7)) for k, d in zip(kernel, dilation))
+    lead = (draw(st.integers(1, 2)), draw(st.integers(1, 3)))
+    big = draw(st.booleans())  # past PHASE_SPLIT_MIN: strided arrays are split into phases
+    if big:
+        lead = (lead[0], -(-mechanics.PHASE_SPLIT_MIN // int(np.prod(size))))
+    return lead, size, kernel, stride, dilation, draw(st.booleans()), draw(st.integers(0, 2**32 - 1))
+
+
+def _window_element(x, offset, stride, dilation, out):
+    """x[..., t*s + i*d] for every window t, by plain strided slicing (the definition)."""
+    return x[(Ellipsis,) + tuple(slice(i * d, i * d + (o - 1) * s + 1, s)
+                                 for i, d, o, s in zip(offset, dilation, out, stride))]
+
+
+@settings(max_examples=60, deadline=None)
+@given(geometries())
+def test_taps_read_and_accumulate_exactly_the_window_elements(geometry):
+    lead, size, kernel, stride, dilation, flat, seed = geometry
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(lead + size)
+    taps = Taps(x, kernel, stride, dilation, flat=flat)
+    out = taps.out
+    target = Taps.zeros(lead, size, kernel, stride, dilation, out, x.dtype, flat=flat)
+    expected = np.zeros_like(x)
+    for offset, view in taps:
+        np.testing.assert_array_equal(taps.unpack(view), _window_element(x, offset, stride, dilation, out))
+        values = rng.standard_normal(lead + out)
+        target.add(offset, target.pack(values))
+        _window_element(expected, offset, stride, dilation, out)[...] += values
+    np.testing.assert_allclose(target.assemble(), expected, rtol=1e-13, atol=1e-13)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 2), st.lists(st.tuples(st.integers(1, 300), st.integers(1, 300), st.integers(1, 4)), min_size=1,
+                                   max_size=2), st.integers(0, 2**32 - 1))
+def test_along_axes_equals_applying_each_matrix_in_turn(lead, axes, seed):
+    rng = np.random.default_rng(seed)
+    matrices = []
+    for n, o, per_row in axes:  # per_row non-zeros per row: sparse (gathers) up to dense (GEMM)
+        a = np.zeros((o, n))
+        for row in range(o):
+            a[row, rng.choice(n, size=min(per_row, n), replace=False)] = rng.standard_normal(min(per_row, n))
+        matrices.append(a if rng.random() < 0.8 else rng.standard_normal((o, n)))
+    x = rng.standard_normal((lead, 2) + tuple(n for n, _, _ in axes))
+    expected = x
+    for k, a in enumerate(matrices):
+        expected = np.moveaxis(np.tensordot(expected, a, axes=([2 + k], [1])), -1, 2 + k)
+    np.testing.assert_allclose(mechanics.along_axes(x, matrices), expected, rtol=1e-12, atol=1e-12)
