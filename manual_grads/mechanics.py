@@ -175,8 +175,8 @@ class Taps:
     ``s > 1``, so the array is kept split into its stride phases —
     ``phase[a] = x[..., a::s]`` for every residue ``a``, one contiguous array —
     and offset ``i`` is the unit-stride slice ``phase[(i*d) % s][..., (i*d)//s :][:out]``.
-    With stride 1, or an array small enough to stay in cache (< ``PHASE_SPLIT_MIN``
-    elements), the array is used as it is and the slices are strided.
+    With stride 1 the array is used as it is; an array small enough to stay in
+    cache (< ``PHASE_SPLIT_MIN`` elements) is never split or flattened: its slices are strided.
 
     ``flat=True`` goes one step further for element-wise loops: each (phase)
     plane is seen as one flat vector, and offset ``i`` as one contiguous run of
@@ -202,8 +202,9 @@ class Taps:
             return
         self.size = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[-nd:], pads)) if pads else tuple(x.shape[-nd:])
         self._set_out(count)
-        # small arrays: strided slices cost less than the split (a flat view needs unit steps, so it always splits)
-        self.phased = self.phased and (flat or x.size >= PHASE_SPLIT_MIN)
+        # small arrays stay in cache: plain (strided) slices cost less than splitting or flattening
+        self.flat = flat and x.size >= PHASE_SPLIT_MIN
+        self.phased = self.phased and x.size >= PHASE_SPLIT_MIN
         data = _split_phases(x, self.stride, pads, value) if self.phased else pad(x, pads, value) if pads else x
         self.data = np.ascontiguousarray(data) if flat else data
 
@@ -222,7 +223,8 @@ class Taps:
         taps = cls(None, kernel, stride, dilation, flat=flat)
         taps.size = tuple(size)
         taps._set_out(out)
-        taps.phased = taps.phased and (flat or prod(lead) * prod(size) >= PHASE_SPLIT_MIN)
+        taps.flat = flat and prod(lead) * prod(size) >= PHASE_SPLIT_MIN
+        taps.phased = taps.phased and prod(lead) * prod(size) >= PHASE_SPLIT_MIN
         spatial = tuple(-(-n // s) for n, s in zip(size, stride)) if taps.phased else ()
         taps.data = np.zeros(tuple(lead) + (tuple(stride) + spatial if taps.phased else taps.size), dtype)
         return taps

@@ -22,7 +22,7 @@ from math import ceil, floor, prod
 import numpy as np
 
 from ._api import specialise
-from .mechanics import Pads, Taps, along_axes, as_tuple, crop, fold
+from .mechanics import Pads, Taps, along_axes, as_tuple, crop, fold, sample_blocks
 
 
 @dataclass(frozen=True)
@@ -71,13 +71,13 @@ class PoolGeometry:
         """Adjoint of the window view: ``+=`` per-window gradients into the input, padding cropped."""
         return crop(fold(per_window, self.padded, self.stride, self.dilation), self.pads)
 
-    def taps(self, x: np.ndarray, fill: float = 0.0) -> Taps:
+    def taps(self, x: np.ndarray, fill: float = 0.0, flat: bool = False) -> Taps:
         """Every kernel offset's slice of the input padded with ``fill``, over all windows."""
-        return Taps(x, self.kernel, self.stride, self.dilation, self.out, self.pads, fill)
+        return Taps(x, self.kernel, self.stride, self.dilation, self.out, self.pads, fill, flat=flat)
 
-    def zero_taps(self, lead: tuple[int, ...], dtype) -> Taps:
+    def zero_taps(self, lead: tuple[int, ...], dtype, flat: bool = False) -> Taps:
         """Zero padded-input taps to accumulate a gradient into (:meth:`Taps.assemble` gives the padded dX)."""
-        return Taps.zeros(lead, self.padded, self.kernel, self.stride, self.dilation, self.out, dtype)
+        return Taps.zeros(lead, self.padded, self.kernel, self.stride, self.dilation, self.out, dtype, flat=flat)
 
     def window_sums(self, x: np.ndarray) -> np.ndarray:
         """Sum of every window of the zero-padded input."""
@@ -118,35 +118,43 @@ def max_pool_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
     """Y[t] = max(window t); remembers the arg-max of every window (a running maximum over the kernel offsets)."""
     x = np.asarray(x)
     geo = PoolGeometry.of(x, nd, kernel_size, stride, padding, dilation, ceil_mode)
-    slices = iter(geo.taps(x, -np.inf))
-    y = next(slices)[1].copy()
+    taps = geo.taps(x, -np.inf, flat=True)
+    slices = [view for _, view in taps]
+    y = np.empty(slices[0].shape, dtype=x.dtype)
     argmax = np.zeros(y.shape, dtype=np.min_scalar_type(prod(geo.kernel)))
     step = np.empty_like(argmax)
-    for k, (_, candidate) in enumerate(slices, start=1):
-        better = first_max(candidate, y)
-        np.maximum(y, candidate, out=y)
-        # argmax = k where better, else unchanged — as arithmetic, which vectorises (unsigned wrap-around is exact)
-        np.subtract(argmax.dtype.type(k), argmax, out=step)
-        step *= better
-        argmax += step
-    return y, MaxPoolCache(argmax, geo, x.dtype)
+    for rows in sample_blocks(y.shape[0], y[0].nbytes):  # each slab stays in cache across the offsets
+        best, where = y[rows], argmax[rows]
+        best[...] = slices[0][rows]
+        for k, candidate in enumerate(slices[1:], start=1):
+            better = first_max(candidate[rows], best)
+            np.maximum(best, candidate[rows], out=best)
+            # where = k if better else unchanged — as arithmetic, which vectorises (unsigned wrap-around is exact)
+            np.subtract(argmax.dtype.type(k), where, out=step[rows])
+            step[rows] *= better
+            where += step[rows]
+    return np.ascontiguousarray(taps.unpack(y)), MaxPoolCache(np.ascontiguousarray(taps.unpack(argmax)), geo, x.dtype)
 
 
 def max_pool_backward(dy, cache: MaxPoolCache) -> dict[str, np.ndarray]:
     """dX[pidx(t)] += dY[t]: each upstream gradient goes to its window's remembered maximum (one masked add per offset)."""
     dy = np.asarray(dy)
     geo = cache.geometry
-    dxp = geo.zero_taps(dy.shape[:2], dy.dtype)
-    routed = np.empty_like(dy)
+    dxp = geo.zero_taps(dy.shape[:2], dy.dtype, flat=True)
+    dy_runs = dxp.pack(dy)  # zeros between rows: they add nothing
+    pidx = dxp.pack(cache.argmax, fill=prod(geo.kernel))  # between rows: no offset's index
+    routed = np.empty_like(dy_runs)
     finite = bool(np.isfinite(dy).all())
-    for k, (offset, target) in enumerate(dxp):
-        chosen = cache.argmax == k
-        if finite:  # dY where chosen, else 0 — as a product, which vectorises (but 0·inf would be NaN)
-            np.multiply(dy, chosen, out=routed)
-        else:
-            routed.fill(0)
-            np.copyto(routed, dy, where=chosen)
-        accumulate(target, Ellipsis, routed)
+    targets = [target for _, target in dxp]
+    for rows in sample_blocks(dy.shape[0], dy_runs[0].nbytes):
+        for k, target in enumerate(targets):
+            chosen = pidx[rows] == k
+            if finite:  # dY where chosen, else 0 — as a product, which vectorises (but 0·inf would be NaN)
+                np.multiply(dy_runs[rows], chosen, out=routed[rows])
+            else:
+                routed[rows] = 0
+                np.copyto(routed[rows], dy_runs[rows], where=chosen)
+            accumulate(target, rows, routed[rows])
     return {"x": crop(dxp.assemble(), geo.pads)}
 
 
