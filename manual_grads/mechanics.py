@@ -340,7 +340,8 @@ def along_axes(x: np.ndarray, matrices: Sequence[np.ndarray]) -> np.ndarray:
     Axes that shrink go first and growing ones last, innermost first, so each
     step (above all the innermost, element-wise gather) works on the smallest array.
     A tiny map (at most ``SMALL_MAP`` entries in all) is one GEMM with ``kron(A_1, A_2, ...)``,
-    and a short innermost axis (``DENSE_INNERMOST``) is a GEMM too: gathers along it are element-wise.
+    and a short innermost axis (``DENSE_INNERMOST``) with weights other than 1 is a GEMM too:
+    gathers along it are element-wise, and a GEMM does the multiplies for free.
     """
     nd = len(matrices)
     if prod(a.size for a in matrices) <= SMALL_MAP:  # a tiny map: one GEMM over the flattened spatial axes
@@ -351,22 +352,36 @@ def along_axes(x: np.ndarray, matrices: Sequence[np.ndarray]) -> np.ndarray:
     shrinking = [(axis, a) for axis, a in axes if a.shape[0] < a.shape[1]]
     growing = [(axis, a) for axis, a in reversed(axes) if a.shape[0] >= a.shape[1]]
     for axis, a in shrinking + growing:
-        if axis == x.ndim - 1 and a.shape[1] <= DENSE_INNERMOST:  # short rows: one GEMM beats element-wise gathers
+        taps = sparse_rows(a)
+        weighted = taps is None or not np.all(taps[1][taps[1] != 0] == 1)
+        if axis == x.ndim - 1 and a.shape[1] <= DENSE_INNERMOST and weighted:
+            # short rows needing multiplies: one GEMM beats element-wise gathers (plain copies do not)
             x = np.dot(x.reshape(-1, a.shape[1]), a.T.astype(x.dtype)).reshape(x.shape[:-1] + (a.shape[0],))
             continue
-        taps = sparse_rows(a)
         if taps is None:
             x = np.moveaxis(np.tensordot(x, a.astype(x.dtype, copy=False), axes=([axis], [1])), -1, axis)
             continue
         shape = (-1,) + (1,) * (x.ndim - 1 - axis)
         y = None
         for index, weight in zip(*taps):
-            term = np.take(x, index, axis=axis)
+            term = _gather(x, index, axis)
             if not np.all(weight == 1):
-                term *= weight.astype(x.dtype).reshape(shape)
-            y = term if y is None else np.add(y, term, out=y)
+                owned = term.base is None  # a fresh copy can be scaled in place; a view of x cannot
+                term = np.multiply(term, weight.astype(x.dtype).reshape(shape), out=term if owned else None)
+            if y is None:
+                y = term if term.base is None else term.copy()  # never write into a view of x
+            else:
+                y += term
         x = y
     return x
+
+
+def _gather(x: np.ndarray, index: np.ndarray, axis: int) -> np.ndarray:
+    """``x`` at ``index`` along ``axis``: a strided view when the indices step evenly (e.g. every f-th), else a copy."""
+    steps = np.diff(index)
+    if len(index) > 1 and steps[0] > 0 and np.all(steps == steps[0]):
+        return x[(slice(None),) * axis + (slice(index[0], index[-1] + 1, steps[0]),)]
+    return np.take(x, index, axis=axis)
 
 
 def sparse_rows(a: np.ndarray, max_fraction: float = 0.25):
