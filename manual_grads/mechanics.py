@@ -267,7 +267,8 @@ class Taps:
         elif self.flat or max(self.stride) == 1:
             plane = self.data
         else:  # small, unsplit, strided
-            return self.data[(Ellipsis,) + tuple(slice(r, r + (o - 1) * s + 1, s) for r, o, s in zip(starts, self.out, self.stride))]
+            return self.data[(Ellipsis,) + tuple(slice(r, r + (o - 1) * s + 1, s)
+                                                 for r, o, s in zip(starts, self.out, self.stride))]
         if not self.flat:
             return plane[(Ellipsis,) + tuple(slice(r, r + o) for r, o in zip(starts, self.out))]
         first = sum(r * st for r, st in zip(starts, self._row_strides))
@@ -325,9 +326,9 @@ def _merge_phases(phased: np.ndarray, stride, size, pads: Pads | None = None) ->
 
 
 SMALL_MAP = 1 << 14  # entries of kron(A_1, A_2, ...) up to which along_axes uses it directly
-DENSE_INNERMOST = 256  # input length up to which along_axes maps the innermost axis by GEMM even when sparse
-PHASE_SPLIT_MIN = 1 << 15
-BLOCK_BYTES = 1 << 21  # batch slabs of about this size keep per-offset loops in cache  # elements from which Taps splits a strided array into its stride phases
+DENSE_INNERMOST = 256  # input length up to which along_axes maps a weighted innermost axis by GEMM
+PHASE_SPLIT_MIN = 1 << 15  # elements from which Taps splits a strided array into phases (and flattens, if asked)
+BLOCK_BYTES = 1 << 21  # batch slabs of about this size keep per-offset loops in cache
 
 
 def along_axes(x: np.ndarray, matrices: Sequence[np.ndarray]) -> np.ndarray:
