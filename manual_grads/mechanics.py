@@ -10,12 +10,17 @@ its forward and backward from these pieces:
   lecture's "upsampling derivative map by S") and its adjoint :func:`decimate`;
 * :func:`windows` — a read-only strided view of every window (im2col without
   the copy);
+* :class:`Taps` — one slice of the input per kernel offset, for the per-offset
+  loops (pooling, depthwise, col2im): stride phases split once so every slice is
+  unit-stride, optionally flat (one contiguous run per offset); its zero form
+  accumulates (``+=``) and is the adjoint; :func:`sample_blocks` runs such loops
+  over cache-sized slabs of the batch;
 * :func:`fold` — the adjoint of :func:`windows` (col2im): ``+=`` every window
   back in place, so overlapping windows accumulate;
 * :func:`im2col` — the windows copied once into GEMM columns, and its adjoint :func:`col2im`;
-* :func:`correlate` — grouped N-d cross-correlation as one GEMM per group over
-  those columns (K·K fused multiply-adds when each group has one channel); the
-  conv forward, its input gradient and its filter gradient are all calls to it;
+* :func:`correlate` — grouped N-d cross-correlation as per-sample GEMMs over
+  those columns (K·K fused multiply-adds over :class:`Taps` when each group has one
+  channel); the conv forward, its input gradient and its filter gradient are all calls to it;
 * :func:`along_axes` — a separable linear map, one matrix per spatial axis
   (interpolation, adaptive pooling); its adjoint uses the transposes.
 """
