@@ -29,8 +29,25 @@ def record(request):
     return request.config.gradcheck_results.append
 
 
+def pytest_sessionfinish(session):
+    """Under pytest-xdist, a worker hands its mutant verdicts to the controller, which prints the summary."""
+    if hasattr(session.config, "workeroutput"):
+        from tests.test_mutants import KILLS
+
+        session.config.workeroutput["mutant_kills"] = {family: list(kills) for family, kills in KILLS.items()}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """xdist controller: collect a finished worker's mutant verdicts."""
+    from tests.test_mutants import KILLS
+
+    for family, kills in getattr(node, "workeroutput", {}).get("mutant_kills", {}).items():
+        KILLS[family].extend(kills)
+
+
 def pytest_terminal_summary(terminalreporter):
-    """Kill rate of the mutant catalogue, per family (when the mutant tests ran)."""
+    """Kill rate of the mutant catalogue, per family (when the mutant tests ran, in this process or its workers)."""
     from tests.test_mutants import KILLS
 
     if not KILLS:
