@@ -14,6 +14,8 @@
 """
 from __future__ import annotations
 
+import os
+
 import pytest
 
 
@@ -32,6 +34,11 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: a large sweep, deselected unless --full-grid is given")
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        # pytest-xdist: one BLAS / torch thread per worker (set before the workers start), else the
+        # workers' thread pools fight over the cores and -n 2 runs several times slower than -n 0
+        for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(variable, "1")
     config.gradcheck_results = []
     config.gradcheck_impl = None
     target = config.getoption("--impl")
