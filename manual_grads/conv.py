@@ -33,6 +33,7 @@ from .mechanics import (
     as_tuple,
     channels_to_batch,
     correlate,
+    depthwise_weights,
     crop,
     flip_spatial,
     output_size,
@@ -130,11 +131,11 @@ def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndar
                          np.result_type(dz, w), flat=True)
         dz_runs = dxp.pack(dz)  # zeros between rows: they add nothing
         product = np.empty(dz_runs.shape, dtype=dxp.data.dtype)
-        targets = list(dxp)
+        targets = [target for _, target in dxp]
+        weights = depthwise_weights(w, np.ndindex(*geo.kernel), dz_runs.ndim)
         for rows in sample_blocks(dz.shape[0], product[0].nbytes):
-            for offset, target in targets:
-                np.multiply(dz_runs[rows], w[(slice(None), 0) + offset].reshape((-1,) + (1,) * (dz_runs.ndim - 2)),
-                            out=product[rows])
+            for target, weight in zip(targets, weights):
+                np.multiply(dz_runs[rows], weight, out=product[rows])
                 target[rows] += product[rows]
         return crop(dxp.assemble(), geo.pads)
     if max(geo.stride) == 1:  # no inserted zeros to skip: the lecture's convolution, evaluated only where X is

@@ -449,12 +449,17 @@ def sample_blocks(batch: int, per_sample_bytes: int):
         yield slice(start, start + step)
 
 
+def depthwise_weights(w: np.ndarray, offsets, ndim: int) -> list[np.ndarray]:
+    """Per kernel offset, the depthwise filters' weights ``w[:, 0, i]`` shaped to broadcast over
+    ``ndim``-d per-offset slices ``(N, C, ...)``."""
+    return [w[(slice(None), 0) + offset].reshape((-1,) + (1,) * (ndim - 2)) for offset in offsets]
+
+
 def _per_offset_correlate(taps: Taps, w: np.ndarray) -> np.ndarray:
     """Correlation with one input and one output channel per group (depthwise): K·K fused multiply-adds,
     ``y += w[:, 0, i] * taps[i]`` (in the taps' layout; flat taps make them long contiguous runs)."""
     slices = list(taps)
-    per_channel = (-1,) + (1,) * (slices[0][1].ndim - 2)
-    weights = [w[(slice(None), 0) + offset].reshape(per_channel) for offset, _ in slices]
+    weights = depthwise_weights(w, [offset for offset, _ in slices], slices[0][1].ndim)
     y = np.empty(slices[0][1].shape, dtype=np.result_type(slices[0][1], w))
     product = np.empty_like(y)  # one buffer for every offset: no large temporaries
     for rows in sample_blocks(y.shape[0], y[0].nbytes):
