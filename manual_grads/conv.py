@@ -25,6 +25,7 @@ import numpy as np
 from ._api import specialise
 from math import prod
 
+from .slabs import map_slabs
 from .mechanics import (
     Taps,
     col2im,
@@ -39,7 +40,6 @@ from .mechanics import (
     output_size,
     pad,
     resolve_padding,
-    sample_blocks,
     swap_in_out,
     zero_upsample,
 )
@@ -95,12 +95,17 @@ class ConvGeometry:
 
 @dataclass(frozen=True)
 class ConvCache:
-    x_padded: np.ndarray
+    x_padded: np.ndarray | None  # None when ``taps`` holds it (depthwise)
     w: np.ndarray
     has_bias: bool
     geometry: ConvGeometry
     cols: np.ndarray | None = None  # the forward's im2col columns of x_padded, reused by dW
     taps: Taps | None = None  # depthwise: the forward's per-offset slices of x_padded, reused by dW
+
+    @property
+    def padded_input(self) -> np.ndarray:
+        """The zero-padded input Xpad."""
+        return self.x_padded if self.x_padded is not None else self.taps.assemble()
 
 
 def conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *, nd: int | None = None):
@@ -109,9 +114,11 @@ def conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *, nd:
     if nd is not None and w.ndim != nd + 2:
         raise ValueError(f"conv{nd}d expects filters of shape (C_out, C_in/groups, {nd} kernel dims); got shape {w.shape}")
     geo = ConvGeometry.of(x.shape, w.shape, stride, padding, dilation, groups)
-    xp = pad(x, geo.pads)
-    cols = None if geo.depthwise else im2col(xp, geo.kernel, geo.stride, geo.dilation, geo.groups)
-    taps = Taps(xp, geo.kernel, geo.stride, geo.dilation, flat=True) if geo.depthwise else None
+    if geo.depthwise:  # the padding is written straight into the taps (with a stride, into its phases)
+        xp, cols, taps = None, None, Taps(x, geo.kernel, geo.stride, geo.dilation, pads=geo.pads, flat=True)
+    else:
+        xp, taps = pad(x, geo.pads), None
+        cols = im2col(xp, geo.kernel, geo.stride, geo.dilation, geo.groups)
     z = add_bias(correlate(xp, w, geo.stride, geo.dilation, geo.groups, cols=cols, taps=taps), b)
     return z, ConvCache(xp, w, b is not None, geo, cols, taps)
 
@@ -126,6 +133,10 @@ def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndar
     gradient, times the filters, is added back onto the window it came from —
     the same sums without the inserted zeros.
     """
+    if max(geo.stride) == 1:  # no inserted zeros to skip: the lecture's convolution, evaluated only where X is
+        margins = tuple((d * (k - 1) - lo, n - hi - t)  # n - t = d(k-1), plus any rows past the last window
+                        for k, d, (lo, hi), n, t in zip(geo.kernel, geo.dilation, geo.pads, geo.padded, dz.shape[2:]))
+        return correlate(pad(dz, margins), flip_spatial(swap_in_out(w, geo.groups)), geo.stride, geo.dilation, geo.groups)
     if geo.depthwise:  # one multiply-add per kernel offset: dXpad[..., t*s + i*d] += w[:, 0, i] * dZ
         dxp = Taps.zeros(dz.shape[:2], geo.padded, geo.kernel, geo.stride, geo.dilation, dz.shape[2:],
                          np.result_type(dz, w), flat=True)
@@ -133,15 +144,13 @@ def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndar
         product = np.empty(dz_runs.shape, dtype=dxp.data.dtype)
         targets = [target for _, target in dxp]
         weights = depthwise_weights(w, np.ndindex(*geo.kernel), dz_runs.ndim)
-        for rows in sample_blocks(dz.shape[0], product[0].nbytes):
+
+        def slab(rows):
             for target, weight in zip(targets, weights):
                 np.multiply(dz_runs[rows], weight, out=product[rows])
                 target[rows] += product[rows]
+        map_slabs(slab, dz.shape[0], product[0].nbytes)
         return crop(dxp.assemble(), geo.pads)
-    if max(geo.stride) == 1:  # no inserted zeros to skip: the lecture's convolution, evaluated only where X is
-        margins = tuple((d * (k - 1) - lo, n - hi - t)  # n - t = d(k-1), plus any rows past the last window
-                        for k, d, (lo, hi), n, t in zip(geo.kernel, geo.dilation, geo.pads, geo.padded, dz.shape[2:]))
-        return correlate(pad(dz, margins), flip_spatial(swap_in_out(w, geo.groups)), geo.stride, geo.dilation, geo.groups)
     n, o = dz.shape[:2]
     g = geo.groups
     out = dz.shape[2:]
@@ -175,13 +184,13 @@ def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, co
     """
     if geo.depthwise:  # dW[c, 0, i] = sum_{n,t} dZ[n, c, t] * Xpad[n, c, t*s + i*d], one offset at a time
         taps = taps or Taps(x_padded, geo.kernel, geo.stride, geo.dilation, count=dz.shape[2:], flat=True)
-        dw = np.zeros((dz.shape[1], 1) + geo.kernel, dtype=np.result_type(dz, x_padded))
         dz_runs = taps.pack(dz).reshape(dz.shape[:2] + (-1,))  # zeros between rows: they add nothing
-        slices = [(offset, view.reshape(dz.shape[:2] + (-1,))) for offset, view in taps]
-        for rows in sample_blocks(dz.shape[0], dz_runs[0].nbytes):
-            for offset, view in slices:
-                dw[(slice(None), 0) + offset] += np.einsum("ncl,ncl->c", dz_runs[rows], view[rows])
-        return dw
+        slices = [view.reshape(dz.shape[:2] + (-1,)) for _, view in taps]
+
+        def slab(rows):  # this slab's share of every offset's sum, (C, |K|)
+            return np.stack([np.einsum("ncl,ncl->c", dz_runs[rows], view[rows]) for view in slices], axis=1)
+        dw = sum(map_slabs(slab, dz.shape[0], dz_runs[0].nbytes))
+        return dw.reshape((dz.shape[1], 1) + geo.kernel).astype(np.result_type(dz, taps.data), copy=False)
     if cols is None:
         per_channel = correlate(
             channels_to_batch(x_padded, geo.groups),  # (C_in/G, G*N, *S)

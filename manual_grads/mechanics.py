@@ -13,8 +13,8 @@ its forward and backward from these pieces:
 * :class:`Taps` — one slice of the input per kernel offset, for the per-offset
   loops (pooling, depthwise, col2im): stride phases split once so every slice is
   unit-stride, optionally flat (one contiguous run per offset); its zero form
-  accumulates (``+=``) and is the adjoint; :func:`sample_blocks` runs such loops
-  over cache-sized slabs of the batch;
+  accumulates (``+=``) and is the adjoint; :func:`~manual_grads.slabs.map_slabs` runs such
+  loops over cache-sized slabs of the batch, on every core;
 * :func:`fold` — the adjoint of :func:`windows` (col2im): ``+=`` every window
   back in place, so overlapping windows accumulate;
 * :func:`im2col` — the windows copied once into GEMM columns, and its adjoint :func:`col2im`;
@@ -32,6 +32,8 @@ from typing import Sequence, Union
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
+
+from .slabs import assign, contiguous, map_slabs
 
 IntOrTuple = Union[int, Sequence[int]]
 Pads = tuple[tuple[int, int], ...]
@@ -84,9 +86,8 @@ def pad(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
         return x
     lead = x.ndim - len(pads)
     shape = x.shape[:lead] + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[lead:], pads))
-    out = np.full(shape, value, dtype=x.dtype)
-    out[(Ellipsis,) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape[lead:], pads))] = x
-    return out
+    inside = (Ellipsis,) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape[lead:], pads))
+    return assign(np.empty(shape, dtype=x.dtype), [(inside, x)], fill=value, lead=lead)
 
 
 def crop(x: np.ndarray, pads: Pads) -> np.ndarray:
@@ -165,9 +166,17 @@ def fold(
     """
     nd = len(size)
     kernel = cols.shape[-nd:]
-    target = Taps.zeros(cols.shape[: cols.ndim - 2 * nd], size, kernel, stride, dilation, cols.shape[-2 * nd:-nd], cols.dtype)
-    for offset in np.ndindex(*kernel):
-        target.add(offset, cols[(Ellipsis,) + offset])
+    lead = cols.shape[: cols.ndim - 2 * nd]
+    target = Taps.zeros(lead, size, kernel, stride, dilation, cols.shape[-2 * nd:-nd], cols.dtype)
+    pieces = [(view, cols[(Ellipsis,) + offset]) for offset, view in target]
+
+    def slab(rows):
+        for view, values in pieces:
+            view[rows] += values[rows]
+    if lead:
+        map_slabs(slab, lead[0], target.data[0].nbytes)
+    else:
+        slab(Ellipsis)
     return target.assemble()
 
 
@@ -211,7 +220,7 @@ class Taps:
         self.flat = flat and x.size >= PHASE_SPLIT_MIN
         self.phased = self.phased and x.size >= PHASE_SPLIT_MIN
         data = _split_phases(x, self.stride, pads, value) if self.phased else pad(x, pads, value) if pads else x
-        self.data = np.ascontiguousarray(data) if flat else data
+        self.data = contiguous(data) if flat else data
 
     def _set_out(self, count):
         full = tuple(output_size(n, k, s, d) for n, k, s, d in zip(self.size, self.kernel, self.stride, self.dilation))
@@ -255,9 +264,9 @@ class Taps:
         """``(*lead, *out)`` values in this layout (flat: a new ``(*lead, span)`` array, ``fill`` between rows)."""
         if not self.flat:
             return values
-        run = np.full(values.shape[: values.ndim - len(self.out)] + (self.span,), fill, dtype=values.dtype)
-        self._windows_of(run)[...] = values
-        return run
+        lead = values.shape[: values.ndim - len(self.out)]
+        run = np.empty(lead + (self.span,), dtype=values.dtype)
+        return assign(run, [(self._windows_of, values)], fill=fill, lead=len(lead))
 
     def unpack(self, run: np.ndarray) -> np.ndarray:
         """Inverse of :meth:`pack`: the ``(*lead, *out)`` window positions (a view)."""
@@ -314,26 +323,22 @@ def _split_phases(x: np.ndarray, stride, pads: Pads | None = None, value: float 
     padded = tuple(n + lo + hi for n, (lo, hi) in zip(size, pads)) if pads else size
     shape = lead + tuple(stride) + tuple(-(-n // s) for n, s in zip(padded, stride))
     exact = padded == size and not any(n % s for n, s in zip(size, stride))
-    out = np.empty(shape, x.dtype) if exact else np.full(shape, value, x.dtype)
-    for phase, source, target in _phase_slices(size, stride, pads):
-        out[(Ellipsis,) + phase + target] = x[(Ellipsis,) + source]
-    return out
+    pieces = [((Ellipsis,) + phase + target, x[(Ellipsis,) + source]) for phase, source, target in _phase_slices(size, stride, pads)]
+    return assign(np.empty(shape, x.dtype), pieces, fill=None if exact else value, lead=len(lead))
 
 
 def _merge_phases(phased: np.ndarray, stride, size, pads: Pads | None = None) -> np.ndarray:
     """Adjoint (and inverse) of :func:`_split_phases`: interleave the phases into ``(*lead, *size)``,
     leaving out the padding."""
     nd = len(stride)
-    out = np.empty(phased.shape[: phased.ndim - 2 * nd] + tuple(size), phased.dtype)
-    for phase, target, source in _phase_slices(size, stride, pads):
-        out[(Ellipsis,) + target] = phased[(Ellipsis,) + phase + source]
-    return out
+    lead = phased.shape[: phased.ndim - 2 * nd]
+    pieces = [((Ellipsis,) + target, phased[(Ellipsis,) + phase + source]) for phase, target, source in _phase_slices(size, stride, pads)]
+    return assign(np.empty(lead + tuple(size), phased.dtype), pieces, lead=len(lead))
 
 
 SMALL_MAP = 1 << 14  # entries of kron(A_1, A_2, ...) up to which along_axes uses it directly
 DENSE_INNERMOST = 256  # input length up to which along_axes maps a weighted innermost axis by GEMM
 PHASE_SPLIT_MIN = 1 << 15  # elements from which Taps splits a strided array into phases (and flattens, if asked)
-BLOCK_BYTES = 1 << 21  # batch slabs of about this size keep per-offset loops in cache
 
 
 def along_axes(x: np.ndarray, matrices: Sequence[np.ndarray]) -> np.ndarray:
@@ -422,7 +427,7 @@ def im2col(
     win = win.reshape((n, groups, c // groups) + out + tuple(kernel))
     # (N, G, Cg, *K, *T)
     perm = (0, 1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + tuple(range(3, 3 + nd))
-    return np.ascontiguousarray(win.transpose(perm)).reshape(n, groups, (c // groups) * prod(kernel), prod(out))
+    return contiguous(win.transpose(perm)).reshape(n, groups, (c // groups) * prod(kernel), prod(out))
 
 
 def col2im(
@@ -441,14 +446,6 @@ def col2im(
     return fold(np.moveaxis(per_window, tuple(range(2, 2 + nd)), tuple(range(2 + nd, 2 + 2 * nd))), size, stride, dilation)
 
 
-def sample_blocks(batch: int, per_sample_bytes: int):
-    """Slices of the batch axis of about ``BLOCK_BYTES`` each: a per-offset loop run block by block
-    re-reads its operands from cache instead of memory (element-wise passes are memory-bound)."""
-    step = max(1, BLOCK_BYTES // max(per_sample_bytes, 1))
-    for start in range(0, batch, step):
-        yield slice(start, start + step)
-
-
 def depthwise_weights(w: np.ndarray, offsets, ndim: int) -> list[np.ndarray]:
     """Per kernel offset, the depthwise filters' weights ``w[:, 0, i]`` shaped to broadcast over
     ``ndim``-d per-offset slices ``(N, C, ...)``."""
@@ -462,12 +459,14 @@ def _per_offset_correlate(taps: Taps, w: np.ndarray) -> np.ndarray:
     weights = depthwise_weights(w, [offset for offset, _ in slices], slices[0][1].ndim)
     y = np.empty(slices[0][1].shape, dtype=np.result_type(slices[0][1], w))
     product = np.empty_like(y)  # one buffer for every offset: no large temporaries
-    for rows in sample_blocks(y.shape[0], y[0].nbytes):
+
+    def slab(rows):
         np.multiply(slices[0][1][rows], weights[0], out=y[rows])
         for (_, view), weight in zip(slices[1:], weights[1:]):
             np.multiply(view[rows], weight, out=product[rows])
             y[rows] += product[rows]
-    return np.ascontiguousarray(taps.unpack(y))
+    map_slabs(slab, y.shape[0], y[0].nbytes)
+    return contiguous(taps.unpack(y))
 
 
 def correlate(

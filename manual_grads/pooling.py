@@ -22,7 +22,8 @@ from math import ceil, floor, prod
 import numpy as np
 
 from ._api import specialise
-from .mechanics import Pads, Taps, along_axes, as_tuple, crop, fold, sample_blocks
+from .mechanics import Pads, Taps, along_axes, as_tuple, crop, fold
+from .slabs import contiguous, map_slabs
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,8 @@ def max_pool_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
     y = np.empty(slices[0].shape, dtype=x.dtype)
     argmax = np.zeros(y.shape, dtype=np.min_scalar_type(prod(geo.kernel)))
     step = np.empty_like(argmax)
-    for rows in sample_blocks(y.shape[0], y[0].nbytes):  # each slab stays in cache across the offsets
+
+    def slab(rows):  # stays in cache across the offsets
         best, where = y[rows], argmax[rows]
         best[...] = slices[0][rows]
         for k, candidate in enumerate(slices[1:], start=1):
@@ -133,7 +135,8 @@ def max_pool_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
             np.subtract(argmax.dtype.type(k), where, out=step[rows])
             step[rows] *= better
             where += step[rows]
-    return np.ascontiguousarray(taps.unpack(y)), MaxPoolCache(np.ascontiguousarray(taps.unpack(argmax)), geo, x.dtype)
+    map_slabs(slab, y.shape[0], y[0].nbytes)
+    return contiguous(taps.unpack(y)), MaxPoolCache(contiguous(taps.unpack(argmax)), geo, x.dtype)
 
 
 def max_pool_backward(dy, cache: MaxPoolCache) -> dict[str, np.ndarray]:
@@ -146,7 +149,8 @@ def max_pool_backward(dy, cache: MaxPoolCache) -> dict[str, np.ndarray]:
     routed = np.empty_like(dy_runs)
     finite = bool(np.isfinite(dy).all())
     targets = [target for _, target in dxp]
-    for rows in sample_blocks(dy.shape[0], dy_runs[0].nbytes):
+
+    def slab(rows):
         for k, target in enumerate(targets):
             chosen = pidx[rows] == k
             if finite:  # dY where chosen, else 0 — as a product, which vectorises (but 0·inf would be NaN)
@@ -155,6 +159,7 @@ def max_pool_backward(dy, cache: MaxPoolCache) -> dict[str, np.ndarray]:
                 routed[rows] = 0
                 np.copyto(routed[rows], dy_runs[rows], where=chosen)
             accumulate(target, rows, routed[rows])
+    map_slabs(slab, dy.shape[0], dy_runs[0].nbytes)
     return {"x": crop(dxp.assemble(), geo.pads)}
 
 

@@ -19,6 +19,6 @@ def test_input_gradient_by_convolution_equals_scatter_form(conv_case):
     dz = rng.standard_normal(z.shape)
     lecture = conv.conv_input_grad_by_convolution(dz, cache.w, cache.geometry)
     np.testing.assert_allclose(conv.conv_input_grad(dz, cache.w, cache.geometry), lecture, rtol=1e-12, atol=1e-12)
-    by_correlation = conv.conv_filter_grad(dz, cache.x_padded, cache.geometry)
-    np.testing.assert_allclose(conv.conv_filter_grad(dz, cache.x_padded, cache.geometry, cache.cols), by_correlation,
+    by_correlation = conv.conv_filter_grad(dz, cache.padded_input, cache.geometry)
+    np.testing.assert_allclose(conv.conv_filter_grad(dz, cache.padded_input, cache.geometry, cache.cols), by_correlation,
                                rtol=1e-12, atol=1e-12)
