@@ -136,7 +136,8 @@ def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndar
     if max(geo.stride) == 1:  # no inserted zeros to skip: the lecture's convolution, evaluated only where X is
         margins = tuple((d * (k - 1) - lo, n - hi - t)  # n - t = d(k-1), plus any rows past the last window
                         for k, d, (lo, hi), n, t in zip(geo.kernel, geo.dilation, geo.pads, geo.padded, dz.shape[2:]))
-        return correlate(pad(dz, margins), flip_spatial(swap_in_out(w, geo.groups)), geo.stride, geo.dilation, geo.groups)
+        dz_full = pad(dz, margins, parallel=geo.depthwise)  # depthwise: element-wise loops follow, not a GEMM
+        return correlate(dz_full, flip_spatial(swap_in_out(w, geo.groups)), geo.stride, geo.dilation, geo.groups)
     if geo.depthwise:  # one multiply-add per kernel offset: dXpad[..., t*s + i*d] += w[:, 0, i] * dZ
         dxp = Taps.zeros(dz.shape[:2], geo.padded, geo.kernel, geo.stride, geo.dilation, dz.shape[2:],
                          np.result_type(dz, w), flat=True)

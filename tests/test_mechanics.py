@@ -58,8 +58,9 @@ def test_along_axes_equals_applying_each_matrix_in_turn(lead, axes, seed):
     matrices = []
     for n, o, per_row in axes:  # per_row non-zeros per row: sparse (gathers) up to dense (GEMM)
         a = np.zeros((o, n))
+        ones = rng.random() < 0.3  # weights all 1 (nearest and its adjoint): plain gathers, never a GEMM
         for row in range(o):
-            a[row, rng.choice(n, size=min(per_row, n), replace=False)] = rng.standard_normal(min(per_row, n))
+            a[row, rng.choice(n, size=min(per_row, n), replace=False)] = 1.0 if ones else rng.standard_normal(min(per_row, n))
         matrices.append(a if rng.random() < 0.8 else rng.standard_normal((o, n)))
     x = rng.standard_normal((lead, 2) + tuple(n for n, _, _ in axes))
     expected = x

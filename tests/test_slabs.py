@@ -80,7 +80,7 @@ def test_strided_conv_and_average_pool_are_bitwise_identical_on_threads(threads)
 def test_copies_are_exact_on_threads(threads):
     """pad, the stride-phase split and merge, contiguous copies and im2col/fold on several threads."""
     def run():
-        padded = mechanics.pad(X, ((2, 1), (0, 3)), value=-1.0)
+        padded = mechanics.pad(X, ((2, 1), (0, 3)), value=-1.0, parallel=True)
         taps = mechanics.Taps(X, (3, 3), (2, 3), (1, 1), pads=((1, 1), (1, 1)), flat=True)
         cols = mechanics.im2col(padded, (3, 2), (1, 2), (2, 1))
         folded = mechanics.col2im(cols, padded.shape[2:], (3, 2), (padded.shape[2] - 4, (padded.shape[3] - 2) // 2 + 1),
