@@ -95,17 +95,17 @@ class ConvGeometry:
 
 @dataclass(frozen=True)
 class ConvCache:
-    x_padded: np.ndarray | None  # None when ``taps`` holds it (depthwise)
+    x_padded: np.ndarray | None  # None for depthwise: its slabs pad their own rows of ``x``
     w: np.ndarray
     has_bias: bool
     geometry: ConvGeometry
     cols: np.ndarray | None = None  # the forward's im2col columns of x_padded, reused by dW
-    taps: Taps | None = None  # depthwise: the forward's per-offset slices of x_padded, reused by dW
+    x: np.ndarray | None = None  # depthwise: the input as given
 
     @property
     def padded_input(self) -> np.ndarray:
         """The zero-padded input Xpad."""
-        return self.x_padded if self.x_padded is not None else self.taps.assemble()
+        return self.x_padded if self.x_padded is not None else pad(self.x, self.geometry.pads)
 
 
 def conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *, nd: int | None = None):
@@ -114,13 +114,13 @@ def conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *, nd:
     if nd is not None and w.ndim != nd + 2:
         raise ValueError(f"conv{nd}d expects filters of shape (C_out, C_in/groups, {nd} kernel dims); got shape {w.shape}")
     geo = ConvGeometry.of(x.shape, w.shape, stride, padding, dilation, groups)
-    if geo.depthwise:  # the padding is written straight into the taps (with a stride, into its phases)
-        xp, cols, taps = None, None, Taps(x, geo.kernel, geo.stride, geo.dilation, pads=geo.pads, flat=True)
-    else:
-        xp, taps = pad(x, geo.pads), None
-        cols = im2col(xp, geo.kernel, geo.stride, geo.dilation, geo.groups)
-    z = add_bias(correlate(xp, w, geo.stride, geo.dilation, geo.groups, cols=cols, taps=taps), b)
-    return z, ConvCache(xp, w, b is not None, geo, cols, taps)
+    if geo.depthwise:  # each slab pads its own rows (with a stride, straight into its phases)
+        z = correlate(x, w, geo.stride, geo.dilation, geo.groups, pads=geo.pads)
+        return add_bias(z, b), ConvCache(None, w, b is not None, geo, x=x)
+    xp = pad(x, geo.pads)
+    cols = im2col(xp, geo.kernel, geo.stride, geo.dilation, geo.groups)
+    z = add_bias(correlate(xp, w, geo.stride, geo.dilation, geo.groups, cols=cols), b)
+    return z, ConvCache(xp, w, b is not None, geo, cols)
 
 
 def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
@@ -136,22 +136,21 @@ def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndar
     if max(geo.stride) == 1:  # no inserted zeros to skip: the lecture's convolution, evaluated only where X is
         margins = tuple((d * (k - 1) - lo, n - hi - t)  # n - t = d(k-1), plus any rows past the last window
                         for k, d, (lo, hi), n, t in zip(geo.kernel, geo.dilation, geo.pads, geo.padded, dz.shape[2:]))
-        dz_full = pad(dz, margins, parallel=geo.depthwise)  # depthwise: element-wise loops follow, not a GEMM
-        return correlate(dz_full, flip_spatial(swap_in_out(w, geo.groups)), geo.stride, geo.dilation, geo.groups)
+        return correlate(dz, flip_spatial(swap_in_out(w, geo.groups)), geo.stride, geo.dilation, geo.groups, pads=margins)
     if geo.depthwise:  # one multiply-add per kernel offset: dXpad[..., t*s + i*d] += w[:, 0, i] * dZ
-        dxp = Taps.zeros(dz.shape[:2], geo.padded, geo.kernel, geo.stride, geo.dilation, dz.shape[2:],
-                         np.result_type(dz, w), flat=True)
-        dz_runs = dxp.pack(dz)  # zeros between rows: they add nothing
-        product = np.empty(dz_runs.shape, dtype=dxp.data.dtype)
-        targets = [target for _, target in dxp]
-        weights = depthwise_weights(w, np.ndindex(*geo.kernel), dz_runs.ndim)
+        dx_padded = np.empty(dz.shape[:2] + geo.padded, np.result_type(dz, w))
 
-        def slab(rows):
-            for target, weight in zip(targets, weights):
-                np.multiply(dz_runs[rows], weight, out=product[rows])
-                target[rows] += product[rows]
-        map_slabs(slab, dz.shape[0], product[0].nbytes)
-        return crop(dxp.assemble(), geo.pads)
+        def slab(rows):  # each slab accumulates into zero taps of its own rows, which stay in cache
+            dxp = Taps.zeros(dz[rows].shape[:2], geo.padded, geo.kernel, geo.stride, geo.dilation, dz.shape[2:],
+                             dx_padded.dtype, flat=True)
+            runs = dxp.pack(dz[rows])  # zeros between rows: they add nothing
+            product = np.empty(runs.shape, dtype=dx_padded.dtype)
+            targets = [target for _, target in dxp]
+            for target, weight in zip(targets, depthwise_weights(w, np.ndindex(*geo.kernel), runs.ndim)):
+                target += np.multiply(runs, weight, out=product)
+            dxp.assemble(out=dx_padded[rows])
+        map_slabs(slab, dz.shape[0], dx_padded[0].nbytes)
+        return crop(dx_padded, geo.pads)
     n, o = dz.shape[:2]
     g = geo.groups
     out = dz.shape[2:]
@@ -175,23 +174,24 @@ def conv_input_grad_by_convolution(dz: np.ndarray, w: np.ndarray, geo: ConvGeome
 
 
 def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, cols: np.ndarray | None = None,
-                     taps: Taps | None = None) -> np.ndarray:
+                     *, pads: Pads | None = None) -> np.ndarray:
     """dW[o, c, i] = sum_{n,t} dZ[n, o, t] * Xpad[n, c, t*s + i*d] — Xpad correlated with dZ, summed over the batch.
 
     With the forward's columns ``cols`` (every window of Xpad, im2col) this
     correlation is one GEMM per group, dZ · colsᵀ; without them, Xpad is
-    correlated with dZ directly (stride and dilation exchange roles). Depthwise
-    (``taps``: the forward's :class:`Taps` of Xpad), it is one dot product per kernel offset.
+    correlated with dZ directly (stride and dilation exchange roles). Depthwise,
+    it is one dot product per kernel offset. ``pads``: ``x_padded`` is still to be padded by them.
     """
     if geo.depthwise:  # dW[c, 0, i] = sum_{n,t} dZ[n, c, t] * Xpad[n, c, t*s + i*d], one offset at a time
-        taps = taps or Taps(x_padded, geo.kernel, geo.stride, geo.dilation, count=dz.shape[2:], flat=True)
-        dz_runs = taps.pack(dz).reshape(dz.shape[:2] + (-1,))  # zeros between rows: they add nothing
-        slices = [view.reshape(dz.shape[:2] + (-1,)) for _, view in taps]
-
-        def slab(rows):  # this slab's share of every offset's sum, (C, |K|)
-            return np.stack([np.einsum("ncl,ncl->c", dz_runs[rows], view[rows]) for view in slices], axis=1)
-        dw = sum(map_slabs(slab, dz.shape[0], dz_runs[0].nbytes))
-        return dw.reshape((dz.shape[1], 1) + geo.kernel).astype(np.result_type(dz, taps.data), copy=False)
+        def slab(rows):  # this slab's share of every offset's sum, (C, |K|), from its own padded rows
+            taps = Taps(x_padded[rows], geo.kernel, geo.stride, geo.dilation, dz.shape[2:], pads, flat=True)
+            views = [view.reshape(view.shape[:2] + (-1,)) for _, view in taps]
+            runs = taps.pack(dz[rows]).reshape(views[0].shape)  # zeros between rows: they add nothing
+            return np.stack([np.einsum("ncl,ncl->c", runs, view) for view in views], axis=1)
+        per_sample = x_padded[0].nbytes if x_padded.shape[0] else 0
+        dw = sum(map_slabs(slab, dz.shape[0], per_sample))
+        return dw.reshape((dz.shape[1], 1) + geo.kernel).astype(np.result_type(dz, x_padded), copy=False)
+    x_padded = pad(x_padded, pads) if pads else x_padded
     if cols is None:
         per_channel = correlate(
             channels_to_batch(x_padded, geo.groups),  # (C_in/G, G*N, *S)
@@ -223,7 +223,8 @@ def conv_backward(dz, cache: ConvCache) -> dict[str, np.ndarray]:
     geo = cache.geometry
     grads = {
         "x": conv_input_grad(dz, cache.w, geo),
-        "w": conv_filter_grad(dz, cache.x_padded, geo, cache.cols, cache.taps),
+        "w": conv_filter_grad(dz, cache.x, geo, pads=geo.pads) if geo.depthwise else
+             conv_filter_grad(dz, cache.x_padded, geo, cache.cols),
     }
     if cache.has_bias:
         grads["b"] = bias_grad(dz)

@@ -300,9 +300,15 @@ class Taps:
         for offset in np.ndindex(*self.kernel):
             yield offset, self[offset]
 
-    def assemble(self) -> np.ndarray:
-        """The (padded) array these taps are slices of, shape ``(*lead, *size)`` (phases interleaved back)."""
-        return _merge_phases(self.data, self.stride, self.size) if self.phased else self.data
+    def assemble(self, out: np.ndarray | None = None) -> np.ndarray:
+        """The (padded) array these taps are slices of, shape ``(*lead, *size)`` (phases interleaved back),
+        written into ``out`` if given."""
+        if self.phased:
+            return _merge_phases(self.data, self.stride, self.size, out=out)
+        if out is None:
+            return self.data
+        out[...] = self.data
+        return out
 
 
 def _phase_slices(size, stride, pads=None):
@@ -329,13 +335,13 @@ def _split_phases(x: np.ndarray, stride, pads: Pads | None = None, value: float 
     return assign(np.empty(shape, x.dtype), pieces, fill=None if exact else value, lead=len(lead))
 
 
-def _merge_phases(phased: np.ndarray, stride, size, pads: Pads | None = None) -> np.ndarray:
-    """Adjoint (and inverse) of :func:`_split_phases`: interleave the phases into ``(*lead, *size)``,
-    leaving out the padding."""
+def _merge_phases(phased: np.ndarray, stride, size, pads: Pads | None = None, out: np.ndarray | None = None) -> np.ndarray:
+    """Adjoint (and inverse) of :func:`_split_phases`: interleave the phases into ``(*lead, *size)``
+    (into ``out``, if given), leaving out the padding."""
     nd = len(stride)
     lead = phased.shape[: phased.ndim - 2 * nd]
     pieces = [((Ellipsis,) + target, phased[(Ellipsis,) + phase + source]) for phase, target, source in _phase_slices(size, stride, pads)]
-    return assign(np.empty(lead + tuple(size), phased.dtype), pieces, lead=len(lead))
+    return assign(np.empty(lead + tuple(size), phased.dtype) if out is None else out, pieces, lead=len(lead))
 
 
 SMALL_MAP = 1 << 14  # entries of kron(A_1, A_2, ...) up to which along_axes uses it directly
@@ -466,21 +472,29 @@ def depthwise_weights(w: np.ndarray, offsets, ndim: int) -> list[np.ndarray]:
     return [w[(slice(None), 0) + offset].reshape((-1,) + (1,) * (ndim - 2)) for offset in offsets]
 
 
-def _per_offset_correlate(taps: Taps, w: np.ndarray) -> np.ndarray:
-    """Correlation with one input and one output channel per group (depthwise): K·K fused multiply-adds,
-    ``y += w[:, 0, i] * taps[i]`` (in the taps' layout; flat taps make them long contiguous runs)."""
-    slices = list(taps)
-    weights = depthwise_weights(w, [offset for offset, _ in slices], slices[0][1].ndim)
-    y = np.empty(slices[0][1].shape, dtype=np.result_type(slices[0][1], w))
-    product = np.empty_like(y)  # one buffer for every offset: no large temporaries
+def depthwise_correlate(x: np.ndarray, w: np.ndarray, stride, dilation, count=None, pads: Pads | None = None) -> np.ndarray:
+    """Correlation with one input and one output channel per group (depthwise), of ``pad(x, pads)``:
+    K·K fused multiply-adds ``y += w[:, 0, i] * taps[i]`` over flat :class:`Taps`. Slab by slab: each
+    slab pads (and phase-splits) its own rows and sums in buffers of its own, which stay in cache,
+    then writes its rows of the result — no padded copy of the whole batch is ever made."""
+    kernel = w.shape[2:]
+    nd = len(kernel)
+    size = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads)) if pads else x.shape[2:]
+    out = tuple(count) if count is not None else tuple(
+        output_size(n, k, s, d) for n, k, s, d in zip(size, kernel, stride, dilation))
+    y = np.empty(x.shape[:2] + out, dtype=np.result_type(x, w))
 
     def slab(rows):
-        np.multiply(slices[0][1][rows], weights[0], out=y[rows])
-        for (_, view), weight in zip(slices[1:], weights[1:]):
-            np.multiply(view[rows], weight, out=product[rows])
-            y[rows] += product[rows]
-    map_slabs(slab, y.shape[0], y[0].nbytes)
-    return contiguous(taps.unpack(y))
+        taps = Taps(x[rows], kernel, stride, dilation, out, pads, flat=True)
+        views = [view for _, view in taps]
+        weights = depthwise_weights(w, np.ndindex(*kernel), views[0].ndim)
+        total = np.multiply(views[0], weights[0], dtype=y.dtype)
+        product = np.empty_like(total)
+        for view, weight in zip(views[1:], weights[1:]):
+            total += np.multiply(view, weight, out=product)
+        y[rows] = taps.unpack(total)
+    map_slabs(slab, x.shape[0], prod(x.shape[1:2] + size) * y.itemsize)
+    return y
 
 
 def correlate(
@@ -491,22 +505,23 @@ def correlate(
     groups: int = 1,
     count: Sequence[int] | None = None,
     cols: np.ndarray | None = None,
-    taps: Taps | None = None,
+    pads: Pads | None = None,
 ) -> np.ndarray:
     """Grouped N-d cross-correlation (what deep-learning libraries call convolution).
 
     ``y[n, g*Og + o, t] = sum_{c, i} w[g*Og + o, c, i] * x[n, g*Cg + c, t*stride + i*dilation]``
 
-    with ``x`` of shape ``(N, G*Cg, *S)``, ``w`` of shape ``(G*Og, Cg, *K)`` and
-    ``y`` of shape ``(N, G*Og, *T)``: per-sample GEMMs over :func:`im2col`'s
-    columns (pass ``cols`` to reuse them), or, with one channel in and out per
-    group (depthwise), K·K fused multiply-adds over :class:`Taps` of ``x`` (pass ``taps`` to reuse them).
+    with ``x`` of shape ``(N, G*Cg, *S)`` (zero-padded by ``pads`` first, if given), ``w`` of
+    shape ``(G*Og, Cg, *K)`` and ``y`` of shape ``(N, G*Og, *T)``: per-sample GEMMs over
+    :func:`im2col`'s columns (pass ``cols`` to reuse them), or, with one channel in and out per
+    group (depthwise), K·K fused multiply-adds (:func:`depthwise_correlate`).
     """
     o, cg = w.shape[:2]
     og = o // groups
     if cols is None and cg == 1 and og == 1 and groups > 1:
-        return _per_offset_correlate(taps or Taps(x, w.shape[2:], stride, dilation, count, flat=True), w)
+        return depthwise_correlate(x, w, stride, dilation, count, pads)
     if cols is None:
+        x = pad(x, pads) if pads else x
         cols = im2col(x, w.shape[2:], stride, dilation, groups, count)
     out = tuple(count) if count is not None else tuple(
         output_size(s, k, st, d) for s, k, st, d in zip(x.shape[2:], w.shape[2:], stride, dilation))

@@ -23,7 +23,7 @@ import numpy as np
 
 from ._api import specialise
 from .mechanics import Pads, Taps, along_axes, as_tuple, crop, fold
-from .slabs import contiguous, map_slabs
+from .slabs import map_slabs
 
 
 @dataclass(frozen=True)
@@ -119,48 +119,50 @@ def max_pool_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
     """Y[t] = max(window t); remembers the arg-max of every window (a running maximum over the kernel offsets)."""
     x = np.asarray(x)
     geo = PoolGeometry.of(x, nd, kernel_size, stride, padding, dilation, ceil_mode)
-    taps = geo.taps(x, -np.inf, flat=True)
-    slices = [view for _, view in taps]
-    y = np.empty(slices[0].shape, dtype=x.dtype)
-    argmax = np.zeros(y.shape, dtype=np.min_scalar_type(prod(geo.kernel)))
-    step = np.empty_like(argmax)
+    y = np.empty(x.shape[:2] + geo.out, dtype=x.dtype)
+    argmax = np.empty(y.shape, dtype=np.min_scalar_type(prod(geo.kernel)))
 
-    def slab(rows):  # stays in cache across the offsets
-        best, where = y[rows], argmax[rows]
-        best[...] = slices[0][rows]
+    def slab(rows):  # its own padded rows, running maximum and offset: they stay in cache
+        taps = geo.taps(x[rows], -np.inf, flat=True)
+        slices = [view for _, view in taps]
+        best = slices[0].copy()
+        where = np.zeros(best.shape, argmax.dtype)
+        step = np.empty_like(where)
         for k, candidate in enumerate(slices[1:], start=1):
-            better = first_max(candidate[rows], best)
-            np.maximum(best, candidate[rows], out=best)
+            better = first_max(candidate, best)
+            np.maximum(best, candidate, out=best)
             # where = k if better else unchanged — as arithmetic, which vectorises (unsigned wrap-around is exact)
-            np.subtract(argmax.dtype.type(k), where, out=step[rows])
-            step[rows] *= better
-            where += step[rows]
-    map_slabs(slab, y.shape[0], y[0].nbytes)
-    return contiguous(taps.unpack(y)), MaxPoolCache(contiguous(taps.unpack(argmax)), geo, x.dtype)
+            np.subtract(argmax.dtype.type(k), where, out=step)
+            step *= better
+            where += step
+        y[rows], argmax[rows] = taps.unpack(best), taps.unpack(where)
+    map_slabs(slab, x.shape[0], x[0].nbytes)
+    return y, MaxPoolCache(argmax, geo, x.dtype)
 
 
 def max_pool_backward(dy, cache: MaxPoolCache) -> dict[str, np.ndarray]:
     """dX[pidx(t)] += dY[t]: each upstream gradient goes to its window's remembered maximum (one masked add per offset)."""
     dy = np.asarray(dy)
     geo = cache.geometry
-    dxp = geo.zero_taps(dy.shape[:2], dy.dtype, flat=True)
-    dy_runs = dxp.pack(dy)  # zeros between rows: they add nothing
-    pidx = dxp.pack(cache.argmax, fill=prod(geo.kernel))  # between rows: no offset's index
-    routed = np.empty_like(dy_runs)
+    dx_padded = np.empty(dy.shape[:2] + geo.padded, dtype=dy.dtype)
     finite = bool(np.isfinite(dy).all())
-    targets = [target for _, target in dxp]
 
-    def slab(rows):
-        for k, target in enumerate(targets):
-            chosen = pidx[rows] == k
+    def slab(rows):  # accumulates into zero taps of its own rows, which stay in cache
+        dxp = geo.zero_taps(dy[rows].shape[:2], dy.dtype, flat=True)
+        dy_runs = dxp.pack(dy[rows])  # zeros between rows: they add nothing
+        pidx = dxp.pack(cache.argmax[rows], fill=prod(geo.kernel))  # between rows: no offset's index
+        routed = np.empty_like(dy_runs)
+        for k, (_, target) in enumerate(dxp):
+            chosen = pidx == k
             if finite:  # dY where chosen, else 0 — as a product, which vectorises (but 0·inf would be NaN)
-                np.multiply(dy_runs[rows], chosen, out=routed[rows])
+                np.multiply(dy_runs, chosen, out=routed)
             else:
-                routed[rows] = 0
-                np.copyto(routed[rows], dy_runs[rows], where=chosen)
-            accumulate(target, rows, routed[rows])
-    map_slabs(slab, dy.shape[0], dy_runs[0].nbytes)
-    return {"x": crop(dxp.assemble(), geo.pads)}
+                routed[...] = 0
+                np.copyto(routed, dy_runs, where=chosen)
+            accumulate(target, Ellipsis, routed)
+        dxp.assemble(out=dx_padded[rows])
+    map_slabs(slab, dy.shape[0], dx_padded[0].nbytes)
+    return {"x": crop(dx_padded, geo.pads)}
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import numpy as np
 
 from ._api import specialise
 from .conv import ConvGeometry, add_bias, bias_grad, conv_filter_grad, conv_input_grad
-from .mechanics import Taps, as_tuple, correlate, im2col, pad
+from .mechanics import as_tuple, correlate, im2col, pad
 
 
 @dataclass(frozen=True)
@@ -51,15 +51,15 @@ def conv_transpose_backward(dy, cache: ConvTransposeCache) -> dict[str, np.ndarr
     """dX = pad(dY) ⋆ W (a convolution); dW = pad(dY) ⋆ X; db = Σ dY."""
     dy = np.asarray(dy)
     geo = cache.geometry
-    dy_padded = pad(dy, geo.pads)
     count = cache.x.shape[2:]
-    # the windows of pad(dY) are read by both gradients: gather them once
-    cols = None if geo.depthwise else im2col(dy_padded, geo.kernel, geo.stride, geo.dilation, geo.groups, count)
-    taps = Taps(dy_padded, geo.kernel, geo.stride, geo.dilation, count, flat=True) if geo.depthwise else None
-    grads = {
-        "x": correlate(dy_padded, cache.w, geo.stride, geo.dilation, geo.groups, count, cols, taps),
-        "w": conv_filter_grad(cache.x, dy_padded, geo, cols, taps),
-    }
+    if geo.depthwise:  # each slab pads its own rows of dY
+        grads = {"x": correlate(dy, cache.w, geo.stride, geo.dilation, geo.groups, count, pads=geo.pads),
+                 "w": conv_filter_grad(cache.x, dy, geo, pads=geo.pads)}
+    else:  # the windows of pad(dY) are read by both gradients: gather them once
+        dy_padded = pad(dy, geo.pads)
+        cols = im2col(dy_padded, geo.kernel, geo.stride, geo.dilation, geo.groups, count)
+        grads = {"x": correlate(dy_padded, cache.w, geo.stride, geo.dilation, geo.groups, count, cols),
+                 "w": conv_filter_grad(cache.x, dy_padded, geo, cols)}
     if cache.has_bias:
         grads["b"] = bias_grad(dy)
     return grads
