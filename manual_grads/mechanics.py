@@ -478,7 +478,6 @@ def depthwise_correlate(x: np.ndarray, w: np.ndarray, stride, dilation, count=No
     slab pads (and phase-splits) its own rows and sums in buffers of its own, which stay in cache,
     then writes its rows of the result — no padded copy of the whole batch is ever made."""
     kernel = w.shape[2:]
-    nd = len(kernel)
     size = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads)) if pads else x.shape[2:]
     out = tuple(count) if count is not None else tuple(
         output_size(n, k, s, d) for n, k, s, d in zip(size, kernel, stride, dilation))
