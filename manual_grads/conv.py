@@ -45,6 +45,9 @@ from .mechanics import (
 )
 
 
+SCATTER_MIN = 1 << 15  # elements of dZ from which dX at stride 1 takes the form that writes fewer bytes
+
+
 @dataclass(frozen=True)
 class ConvGeometry:
     """Everything the backward needs to know about a convolution's shape."""
@@ -128,12 +131,15 @@ def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndar
 
     At stride 1 it is computed as written (:func:`conv_input_grad_by_convolution`),
     but only at X's own positions: dZ padded by d(k-1) less X's padding,
-    correlated with the flipped, channel-swapped filters. With a stride it is
-    computed in scatter form, crop(col2im(Wᵀ · dZ)): each output position's
-    gradient, times the filters, is added back onto the window it came from —
-    the same sums without the inserted zeros.
+    correlated with the flipped, channel-swapped filters. With a stride (or fewer
+    input than output channels) it is computed in scatter form, crop(col2im(Wᵀ · dZ)):
+    each output position's gradient, times the filters, is added back onto the
+    window it came from — the same sums without the inserted zeros.
     """
-    if max(geo.stride) == 1:  # no inserted zeros to skip: the lecture's convolution, evaluated only where X is
+    cg, og = geo.channels_per_group
+    if max(geo.stride) == 1 and (cg >= og or dz.size < SCATTER_MIN):  # the lecture's convolution, where X is
+        # (im2col copies dZ's windows, Og·|K| rows; with fewer input than output channels, the
+        # scatter form below writes fewer, Cg·|K|, and skips no zeros at stride 1 either)
         margins = tuple((d * (k - 1) - lo, n - hi - t)  # n - t = d(k-1), plus any rows past the last window
                         for k, d, (lo, hi), n, t in zip(geo.kernel, geo.dilation, geo.pads, geo.padded, dz.shape[2:]))
         return correlate(dz, flip_spatial(swap_in_out(w, geo.groups)), geo.stride, geo.dilation, geo.groups, pads=margins)

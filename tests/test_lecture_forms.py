@@ -22,3 +22,21 @@ def test_input_gradient_by_convolution_equals_scatter_form(conv_case):
     by_correlation = conv.conv_filter_grad(dz, cache.padded_input, cache.geometry)
     np.testing.assert_allclose(conv.conv_filter_grad(dz, cache.padded_input, cache.geometry, cache.cols), by_correlation,
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("c_in, c_out, groups, stride, dilation", [
+    (3, 24, 1, 1, 1),  # fewer input than output channels: dX at stride 1 in scatter form
+    (4, 32, 2, 1, 2),
+    (24, 6, 1, 1, 1),  # more: dX as the correlation with the flipped filters
+    (6, 12, 3, 2, 1),  # a stride: scatter form
+])
+def test_both_forms_of_dx_agree_past_the_size_that_picks_one(c_in, c_out, groups, stride, dilation):
+    """Past conv.SCATTER_MIN the stride-1 dX form depends on the channel counts; both equal the literal form."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((4, c_in, 48, 45))
+    w = rng.standard_normal((c_out, c_in // groups, 3, 3))
+    z, cache = conv.conv_forward(x, w, None, stride=stride, padding=1, dilation=dilation, groups=groups)
+    dz = rng.standard_normal(z.shape)
+    assert stride > 1 or dz.size >= conv.SCATTER_MIN
+    lecture = conv.conv_input_grad_by_convolution(dz, cache.w, cache.geometry)
+    np.testing.assert_allclose(conv.conv_input_grad(dz, cache.w, cache.geometry), lecture, rtol=1e-12, atol=1e-12)
