@@ -37,6 +37,7 @@ from .mechanics import (
     depthwise_weights,
     crop,
     flip_spatial,
+    folds_batch,
     output_size,
     pad,
     resolve_padding,
@@ -121,7 +122,8 @@ def conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *, nd:
         z = correlate(x, w, geo.stride, geo.dilation, geo.groups, pads=geo.pads)
         return add_bias(z, b), ConvCache(None, w, b is not None, geo, x=x)
     xp = pad(x, geo.pads)
-    cols = im2col(xp, geo.kernel, geo.stride, geo.dilation, geo.groups)
+    windows = prod(output_size(n, k, s, d) for n, k, s, d in zip(geo.padded, geo.kernel, geo.stride, geo.dilation))
+    cols = im2col(xp, geo.kernel, geo.stride, geo.dilation, geo.groups, fold=folds_batch(windows))
     z = add_bias(correlate(xp, w, geo.stride, geo.dilation, geo.groups, cols=cols), b)
     return z, ConvCache(xp, w, b is not None, geo, cols)
 
@@ -210,6 +212,10 @@ def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, co
         return per_channel.swapaxes(0, 1)
     n, o = dz.shape[:2]
     g = geo.groups
+    if cols.ndim == 3:  # the batch folded into the columns (G, Cg*|K|, N*|T|): one GEMM per group
+        dz_folded = dz.reshape(n, g, o // g, -1).transpose(1, 2, 0, 3).reshape(g, o // g, -1)
+        dw = np.matmul(dz_folded, cols.transpose(0, 2, 1))  # (G, Og, Cg*|K|)
+        return dw.reshape((o, cols.shape[1] // prod(geo.kernel)) + geo.kernel)
     _, _, rows, windows_per_sample = cols.shape
     dz = dz.reshape(n, g, o // g, windows_per_sample)
     if windows_per_sample < o // g:  # few windows: fold the batch into one GEMM (copying cols costs less than summing)

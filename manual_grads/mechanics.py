@@ -346,6 +346,7 @@ def _merge_phases(phased: np.ndarray, stride, size, pads: Pads | None = None, ou
 
 SMALL_MAP = 1 << 14  # entries of kron(A_1, A_2, ...) up to which along_axes uses it directly
 DENSE_AXIS = 256  # input length up to which along_axes maps a weighted axis by GEMM
+FOLD_MAX_WINDOWS = 256  # windows per sample below which im2col folds the batch into one GEMM per group
 PHASE_SPLIT_MIN = 1 << 15  # elements from which Taps splits a strided array into phases (and flattens, if asked)
 
 
@@ -433,21 +434,35 @@ def im2col(
     dilation: Sequence[int],
     groups: int = 1,
     count: Sequence[int] | None = None,
+    *,
+    fold: bool = False,
 ) -> np.ndarray:
     """Columns ``(N, G, Cg*|K|, |T|)``: per sample, one row per (channel, kernel offset), one column per window.
 
     ``cols[n, g, (c, i), t] = x[n, g*Cg + c, t*stride + i*dilation]``. Products
     with these columns are per-sample GEMMs whose results are already in
     channels-first layout; a 1x1 stride-1 kernel needs no copy at all.
+    ``fold=True`` lays the batch's windows side by side instead, ``(G, Cg*|K|, N*|T|)``:
+    one GEMM per group for the whole batch, for samples with few windows
+    (:func:`folds_batch`), whose per-sample GEMMs would be too thin for BLAS.
     """
     nd = len(kernel)
     n, c = x.shape[:2]
     win = windows(x, kernel, stride, dilation, count)  # (N, C, *T, *K), a view
     out = win.shape[2:2 + nd]
     win = win.reshape((n, groups, c // groups) + out + tuple(kernel))
+    kernel_axes, window_axes = tuple(range(3 + nd, 3 + 2 * nd)), tuple(range(3, 3 + nd))
+    if fold:  # (G, Cg, *K, N, *T)
+        cols = np.ascontiguousarray(win.transpose((1, 2) + kernel_axes + (0,) + window_axes))
+        return cols.reshape(groups, (c // groups) * prod(kernel), n * prod(out))
     # (N, G, Cg, *K, *T)
-    perm = (0, 1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + tuple(range(3, 3 + nd))
-    return np.ascontiguousarray(win.transpose(perm)).reshape(n, groups, (c // groups) * prod(kernel), prod(out))
+    cols = np.ascontiguousarray(win.transpose((0, 1, 2) + kernel_axes + window_axes))
+    return cols.reshape(n, groups, (c // groups) * prod(kernel), prod(out))
+
+
+def folds_batch(windows_per_sample: int) -> bool:
+    """Whether :func:`im2col` should fold the batch into the columns: few windows per sample."""
+    return windows_per_sample < FOLD_MAX_WINDOWS
 
 
 def col2im(
@@ -519,13 +534,16 @@ def correlate(
     og = o // groups
     if cols is None and cg == 1 and og == 1 and groups > 1:
         return depthwise_correlate(x, w, stride, dilation, count, pads)
-    if cols is None:
-        x = pad(x, pads) if pads else x
-        cols = im2col(x, w.shape[2:], stride, dilation, groups, count)
+    x = pad(x, pads) if pads and cols is None else x
     out = tuple(count) if count is not None else tuple(
         output_size(s, k, st, d) for s, k, st, d in zip(x.shape[2:], w.shape[2:], stride, dilation))
-    y = np.matmul(w.reshape(groups, og, -1), cols)  # (N, G, Og, |T|)
-    return y.reshape((x.shape[0], o) + out)
+    if cols is None:
+        cols = im2col(x, w.shape[2:], stride, dilation, groups, count, fold=folds_batch(prod(out)))
+    n = x.shape[0]
+    y = np.matmul(w.reshape(groups, og, -1), cols)  # (N, G, Og, |T|), or folded (G, Og, N*|T|)
+    if cols.ndim == 3:
+        y = np.ascontiguousarray(y.reshape(o, n, -1).swapaxes(0, 1))
+    return y.reshape((n, o) + out)
 
 
 def flip_spatial(w: np.ndarray) -> np.ndarray:

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from math import prod
+
 import numpy as np
 
 from ._api import specialise
 from .conv import ConvGeometry, add_bias, bias_grad, conv_filter_grad, conv_input_grad
-from .mechanics import as_tuple, correlate, im2col, pad
+from .mechanics import as_tuple, correlate, folds_batch, im2col, pad
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,8 @@ def conv_transpose_backward(dy, cache: ConvTransposeCache) -> dict[str, np.ndarr
                  "w": conv_filter_grad(cache.x, dy, geo, pads=geo.pads)}
     else:  # the windows of pad(dY) are read by both gradients: gather them once
         dy_padded = pad(dy, geo.pads)
-        cols = im2col(dy_padded, geo.kernel, geo.stride, geo.dilation, geo.groups, count)
+        cols = im2col(dy_padded, geo.kernel, geo.stride, geo.dilation, geo.groups, count,
+                      fold=folds_batch(prod(count)))
         grads = {"x": correlate(dy_padded, cache.w, geo.stride, geo.dilation, geo.groups, count, cols),
                  "w": conv_filter_grad(cache.x, dy_padded, geo, cols)}
     if cache.has_bias:

@@ -67,3 +67,30 @@ def test_along_axes_equals_applying_each_matrix_in_turn(lead, axes, seed):
     for k, a in enumerate(matrices):
         expected = np.moveaxis(np.tensordot(expected, a, axes=([2 + k], [1])), -1, 2 + k)
     np.testing.assert_allclose(mechanics.along_axes(x, matrices), expected, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 2), st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       st.tuples(st.integers(3, 24), st.integers(3, 24)), st.integers(1, 2), st.integers(0, 2**32 - 1))
+def test_im2col_per_sample_and_folded_give_the_same_products(n, groups, channels, size, stride, seed):
+    """Correlation and its filter gradient over im2col columns, per sample or with the batch folded in,
+    equal the definition ``y[n, o, t] = sum_{c,i} w[o, c, i] x[n, g(o)*Cg + c, t*s + i]``."""
+    from manual_grads import conv
+    rng = np.random.default_rng(seed)
+    cg, og = channels
+    x = rng.standard_normal((n, groups * cg) + size)
+    w = rng.standard_normal((groups * og, cg, 3, 2))
+    win = mechanics.windows(x, (3, 2), (stride, stride), (1, 1))  # (N, C, *T, *K)
+    per_group = win.reshape((n, groups, cg) + win.shape[2:])
+    expected = np.einsum("ngcabij,gocij->ngoab", per_group, w.reshape(groups, og, cg, 3, 2)).reshape(
+        (n, groups * og) + win.shape[2:4])
+    geo = conv.ConvGeometry.of(x.shape, w.shape, stride, 0, 1, groups)
+    dz = rng.standard_normal(expected.shape)
+    grads = []
+    for fold in (False, True):
+        cols = mechanics.im2col(x, (3, 2), (stride, stride), (1, 1), groups, fold=fold)
+        y = mechanics.correlate(x, w, (stride, stride), (1, 1), groups, cols=cols)
+        np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12, err_msg=f"fold={fold}")
+        grads.append(conv.conv_filter_grad(dz, x, geo, cols))
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grads[0], conv.conv_filter_grad(dz, x, geo), rtol=1e-12, atol=1e-12)  # by correlation
