@@ -215,15 +215,9 @@ def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, co
     if cols.ndim == 3:  # the batch folded into the columns (G, Cg*|K|, N*|T|): one GEMM per group
         dz_folded = dz.reshape(n, g, o // g, -1).transpose(1, 2, 0, 3).reshape(g, o // g, -1)
         dw = np.matmul(dz_folded, cols.transpose(0, 2, 1))  # (G, Og, Cg*|K|)
-        return dw.reshape((o, cols.shape[1] // prod(geo.kernel)) + geo.kernel)
-    _, _, rows, windows_per_sample = cols.shape
-    dz = dz.reshape(n, g, o // g, windows_per_sample)
-    if windows_per_sample < o // g:  # few windows: fold the batch into one GEMM (copying cols costs less than summing)
-        folded = cols.transpose(1, 0, 3, 2).reshape(g, n * windows_per_sample, rows)  # (G, N*|T|, Cg*|K|)
-        dw = np.matmul(dz.transpose(1, 2, 0, 3).reshape(g, o // g, -1), folded)
     else:  # one GEMM per sample, summed
-        dw = np.matmul(dz, cols.transpose(0, 1, 3, 2)).sum(axis=0)  # (G, Og, Cg*|K|)
-    return dw.reshape((o, rows // prod(geo.kernel)) + geo.kernel)
+        dw = np.matmul(dz.reshape(n, g, o // g, -1), cols.transpose(0, 1, 3, 2)).sum(axis=0)
+    return dw.reshape((o, -1) + geo.kernel)
 
 
 def conv_backward(dz, cache: ConvCache) -> dict[str, np.ndarray]:
