@@ -67,7 +67,7 @@ def _executor(threads: int) -> ThreadPoolExecutor:
 
 def map_slabs(body: Callable[[slice], T], batch: int, per_sample_bytes: int) -> list[T]:
     """``[body(rows) for rows in sample_blocks(batch, per_sample_bytes)]``, the slabs shared among
-    :func:`thread_count` threads when there is enough work. ``body`` must only write rows ``rows``
+    :data:`THREADS` threads when there is enough work. ``body`` must only write rows ``rows``
     of its outputs (or return what it computed); results come back in slab order."""
     slabs = sample_blocks(batch, per_sample_bytes)
     threads = min(THREADS, len(slabs))
