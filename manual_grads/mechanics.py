@@ -26,7 +26,7 @@ its forward and backward from these pieces:
 """
 from __future__ import annotations
 
-from functools import reduce
+from functools import cached_property, reduce
 from math import prod
 from typing import Sequence, Union
 
@@ -246,12 +246,12 @@ class Taps:
         return taps
 
     # --- the flat layout -------------------------------------------------------------------
-    @property
+    @cached_property
     def _row_strides(self) -> tuple[int, ...]:
         plane = self.data.shape[-len(self.kernel):]
         return tuple(prod(plane[k + 1:]) for k in range(len(plane)))
 
-    @property
+    @cached_property
     def span(self) -> int:
         """Length of one offset's flat run: from the first window position to the last."""
         return sum((o - 1) * st for o, st in zip(self.out, self._row_strides)) + 1
@@ -275,20 +275,24 @@ class Taps:
         return self._windows_of(run) if self.flat else run
 
     def __getitem__(self, offset: tuple[int, ...]) -> np.ndarray:
+        if not (self.phased or self.flat):  # the data as it is: offset i of every window
+            return self.data[(Ellipsis,) + tuple(map(list.__getitem__, self._slices, offset))]
         starts = [i * d for i, d in zip(offset, self.dilation)]
         nd = len(starts)
+        plane = self.data
         if self.phased:
             phase = tuple(r % s for r, s in zip(starts, self.stride))
             plane, starts = self.data[(Ellipsis,) + phase + (slice(None),) * nd], [r // s for r, s in zip(starts, self.stride)]
-        elif self.flat or max(self.stride) == 1:
-            plane = self.data
-        else:  # small, unsplit, strided
-            return self.data[(Ellipsis,) + tuple(slice(r, r + (o - 1) * s + 1, s)
-                                                 for r, o, s in zip(starts, self.out, self.stride))]
         if not self.flat:
             return plane[(Ellipsis,) + tuple(slice(r, r + o) for r, o in zip(starts, self.out))]
         first = sum(r * st for r, st in zip(starts, self._row_strides))
         return plane.reshape(plane.shape[: plane.ndim - nd] + (-1,))[..., first:first + self.span]
+
+    @cached_property
+    def _slices(self) -> list[list[slice]]:
+        """Per axis, per kernel index ``i``: the slice of the unsplit data holding every window's element ``i``."""
+        return [[slice(i * d, i * d + (o - 1) * s + 1, s) for i in range(k)]
+                for k, d, o, s in zip(self.kernel, self.dilation, self.out, self.stride)]
 
     def add(self, offset: tuple[int, ...], values: np.ndarray) -> None:
         """``taps[offset] += values``: the lecture's '+=' onto every window's element at this offset."""

@@ -131,10 +131,9 @@ def max_pool_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
         for k, candidate in enumerate(slices[1:], start=1):
             better = first_max(candidate, best)
             np.maximum(best, candidate, out=best)
-            # where = k if better else unchanged — as arithmetic, which vectorises (unsigned wrap-around is exact)
-            np.subtract(argmax.dtype.type(k), where, out=step)
-            step *= better
-            where += step
+            # where = k if better else unchanged: max(where, k * better), since every earlier offset is < k
+            # (arithmetic, which vectorises; a masked copy does not)
+            np.maximum(where, np.multiply(better, argmax.dtype.type(k), out=step), out=where)
         y[rows], argmax[rows] = taps.unpack(best), taps.unpack(where)
     map_slabs(slab, x.shape[0], x[0].nbytes)
     return y, MaxPoolCache(argmax, geo, x.dtype)
