@@ -29,6 +29,8 @@ from .slabs import map_slabs
 from .mechanics import (
     Taps,
     col2im,
+    column_block_rows,
+    column_blocks,
     im2col,
     Pads,
     as_tuple,
@@ -37,7 +39,7 @@ from .mechanics import (
     depthwise_weights,
     crop,
     flip_spatial,
-    folds_batch,
+    kept_columns,
     output_size,
     pad,
     resolve_padding,
@@ -103,7 +105,7 @@ class ConvCache:
     w: np.ndarray
     has_bias: bool
     geometry: ConvGeometry
-    cols: np.ndarray | None = None  # the forward's im2col columns of x_padded, reused by dW
+    cols: np.ndarray | None = None  # the forward's im2col columns of x_padded, reused by dW (kept_columns)
     x: np.ndarray | None = None  # depthwise: the input as given
 
     @property
@@ -122,8 +124,7 @@ def conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *, nd:
         z = correlate(x, w, geo.stride, geo.dilation, geo.groups, pads=geo.pads)
         return add_bias(z, b), ConvCache(None, w, b is not None, geo, x=x)
     xp = pad(x, geo.pads)
-    windows = prod(output_size(n, k, s, d) for n, k, s, d in zip(geo.padded, geo.kernel, geo.stride, geo.dilation))
-    cols = im2col(xp, geo.kernel, geo.stride, geo.dilation, geo.groups, fold=folds_batch(windows))
+    cols = kept_columns(xp, geo.kernel, geo.stride, geo.dilation, geo.groups)
     z = add_bias(correlate(xp, w, geo.stride, geo.dilation, geo.groups, cols=cols), b)
     return z, ConvCache(xp, w, b is not None, geo, cols)
 
@@ -161,10 +162,15 @@ def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndar
         return crop(dx_padded, geo.pads)
     n, o = dz.shape[:2]
     g = geo.groups
-    out = dz.shape[2:]
     w_t = w.reshape(g, o // g, -1).transpose(0, 2, 1)  # (G, Cg*|K|, Og)
-    dcols = np.matmul(w_t, dz.reshape(n, g, o // g, -1))  # (N, G, Cg*|K|, |T|)
-    return crop(col2im(dcols, geo.padded, geo.kernel, out, geo.stride, geo.dilation), geo.pads)
+    per_sample = dz.reshape(n, g, o // g, -1)
+    dx_padded = np.empty((n, g * cg) + geo.padded, np.result_type(dz, w))
+    blocks = column_block_rows(n, g * w_t.shape[1] * per_sample.shape[-1] * dx_padded.itemsize)
+    buffer = np.empty((blocks[0].stop if blocks else 0, g, w_t.shape[1], per_sample.shape[-1]), dx_padded.dtype)
+    for rows in blocks:  # a few samples' Wᵀ · dZ at a time, added back while still in cache
+        dcols = np.matmul(w_t, per_sample[rows], out=buffer[: rows.stop - rows.start])  # (n, G, Cg*|K|, |T|)
+        dx_padded[rows] = col2im(dcols, geo.padded, geo.kernel, dz.shape[2:], geo.stride, geo.dilation)
+    return crop(dx_padded, geo.pads)
 
 
 def conv_input_grad_by_convolution(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
@@ -185,10 +191,10 @@ def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, co
                      *, pads: Pads | None = None) -> np.ndarray:
     """dW[o, c, i] = sum_{n,t} dZ[n, o, t] * Xpad[n, c, t*s + i*d] — Xpad correlated with dZ, summed over the batch.
 
-    With the forward's columns ``cols`` (every window of Xpad, im2col) this
-    correlation is one GEMM per group, dZ · colsᵀ; without them, Xpad is
-    correlated with dZ directly (stride and dilation exchange roles). Depthwise,
-    it is one dot product per kernel offset. ``pads``: ``x_padded`` is still to be padded by them.
+    Over the columns of Xpad (every window, im2col) this correlation is a GEMM per sample,
+    dZ[n] · cols[n]ᵀ, summed: with the forward's ``cols`` (the batch folded in) one GEMM per group,
+    else over columns taken block by block. Depthwise, it is one dot product per kernel offset.
+    :func:`conv_filter_grad_by_correlation` is the correlation itself. ``pads``: ``x_padded`` is still to be padded by them.
     """
     if geo.depthwise:  # dW[c, 0, i] = sum_{n,t} dZ[n, c, t] * Xpad[n, c, t*s + i*d], one offset at a time
         def slab(rows):  # this slab's share of every offset's sum, (C, |K|), from its own padded rows
@@ -200,24 +206,36 @@ def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, co
         dw = sum(map_slabs(slab, dz.shape[0], per_sample))
         return dw.reshape((dz.shape[1], 1) + geo.kernel).astype(np.result_type(dz, x_padded), copy=False)
     x_padded = pad(x_padded, pads) if pads else x_padded
-    if cols is None:
-        per_channel = correlate(
-            channels_to_batch(x_padded, geo.groups),  # (C_in/G, G*N, *S)
-            dz.swapaxes(0, 1),  # (C_out, N, *T) as a filter bank over the batch
-            stride=geo.dilation,
-            dilation=geo.stride,
-            groups=geo.groups,
-            count=geo.kernel,
-        )  # (C_in/G, C_out, *K)
-        return per_channel.swapaxes(0, 1)
     n, o = dz.shape[:2]
     g = geo.groups
-    if cols.ndim == 3:  # the batch folded into the columns (G, Cg*|K|, N*|T|): one GEMM per group
+    if cols is None:  # one GEMM per sample, over its block of columns
+        dw = np.zeros((g, o // g, x_padded.shape[1] // g * prod(geo.kernel)), np.result_type(dz, x_padded))
+        per_sample = dz.reshape(n, g, o // g, -1)
+        for rows, block in column_blocks(x_padded, geo.kernel, geo.stride, geo.dilation, g, dz.shape[2:]):
+            dw += np.matmul(per_sample[rows], block.transpose(0, 1, 3, 2)).sum(axis=0)
+    elif cols.ndim == 3:  # the batch folded into the columns (G, Cg*|K|, N*|T|): one GEMM per group
         dz_folded = dz.reshape(n, g, o // g, -1).transpose(1, 2, 0, 3).reshape(g, o // g, -1)
         dw = np.matmul(dz_folded, cols.transpose(0, 2, 1))  # (G, Og, Cg*|K|)
     else:  # one GEMM per sample, summed
         dw = np.matmul(dz.reshape(n, g, o // g, -1), cols.transpose(0, 1, 3, 2)).sum(axis=0)
     return dw.reshape((o, -1) + geo.kernel)
+
+
+def conv_filter_grad_by_correlation(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry) -> np.ndarray:
+    """dW = Xpad ⋆ dZ, literally: the lecture's correlation of the (padded) input with the upstream gradient,
+    summed over the batch — channels and batch exchange roles, and so do stride and dilation.
+
+    The readable form of :func:`conv_filter_grad` (the suite checks they agree).
+    """
+    per_channel = correlate(
+        channels_to_batch(x_padded, geo.groups),  # (C_in/G, G*N, *S)
+        dz.swapaxes(0, 1),  # (C_out, N, *T) as a filter bank over the batch
+        stride=geo.dilation,
+        dilation=geo.stride,
+        groups=geo.groups,
+        count=geo.kernel,
+    )  # (C_in/G, C_out, *K)
+    return per_channel.swapaxes(0, 1)
 
 
 def conv_backward(dz, cache: ConvCache) -> dict[str, np.ndarray]:

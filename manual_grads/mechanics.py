@@ -28,12 +28,12 @@ from __future__ import annotations
 
 from functools import cached_property, reduce
 from math import prod
-from typing import Sequence, Union
+from typing import Iterator, Sequence, Union
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .slabs import assign, contiguous, map_slabs
+from .slabs import assign, contiguous, map_slabs, sample_blocks
 
 IntOrTuple = Union[int, Sequence[int]]
 Pads = tuple[tuple[int, int], ...]
@@ -351,6 +351,7 @@ def _merge_phases(phased: np.ndarray, stride, size, pads: Pads | None = None, ou
 SMALL_MAP = 1 << 14  # entries of kron(A_1, A_2, ...) up to which along_axes uses it directly
 DENSE_AXIS = 256  # input length up to which along_axes maps a weighted axis by GEMM
 FOLD_MAX_WINDOWS = 256  # windows per sample below which im2col folds the batch into one GEMM per group
+COLUMN_BLOCK_BYTES = 1 << 23  # im2col columns per block of samples (column_blocks): they stay in cache for the GEMM
 PHASE_SPLIT_MIN = 1 << 15  # elements from which Taps splits a strided array into phases (and flattens, if asked)
 
 
@@ -456,17 +457,69 @@ def im2col(
     (:func:`folds_batch`), whose per-sample GEMMs would be too thin for BLAS.
     """
     nd = len(kernel)
-    n, c = x.shape[:2]
-    win = windows(x, kernel, stride, dilation, count)  # (N, C, *T, *K), a view
-    out = win.shape[2:2 + nd]
-    win = win.reshape((n, groups, c // groups) + out + tuple(kernel))
-    kernel_axes, window_axes = tuple(range(3 + nd, 3 + 2 * nd)), tuple(range(3, 3 + nd))
+    view = _column_view(x, kernel, stride, dilation, groups, count)  # (N, G, Cg, *K, *T)
+    n, g, cg = view.shape[:3]
+    rows, out = cg * prod(kernel), prod(view.shape[3 + nd:])
     if fold:  # (G, Cg, *K, N, *T)
-        cols = np.ascontiguousarray(win.transpose((1, 2) + kernel_axes + (0,) + window_axes))
-        return cols.reshape(groups, (c // groups) * prod(kernel), n * prod(out))
-    # (N, G, Cg, *K, *T)
-    cols = np.ascontiguousarray(win.transpose((0, 1, 2) + kernel_axes + window_axes))
-    return cols.reshape(n, groups, (c // groups) * prod(kernel), prod(out))
+        view = view.transpose((1, 2) + tuple(range(3, 3 + nd)) + (0,) + tuple(range(3 + nd, 3 + 2 * nd)))
+        return np.ascontiguousarray(view).reshape(g, rows, n * out)
+    return np.ascontiguousarray(view).reshape(n, g, rows, out)
+
+
+def column_block_rows(batch: int, per_sample_bytes: int) -> list[slice]:
+    """Blocks of the batch whose columns (``per_sample_bytes`` per sample) fill about ``COLUMN_BLOCK_BYTES``."""
+    return sample_blocks(batch, per_sample_bytes, COLUMN_BLOCK_BYTES)
+
+
+def kept_columns(x: np.ndarray, kernel, stride, dilation, groups: int = 1) -> np.ndarray | None:
+    """The columns a convolution's forward gathers once and keeps for its filter gradient: the batch folded
+    in (:func:`folds_batch`), or per sample when all of them fit in one block; None when they are larger —
+    then forward and filter gradient each take them block by block (:func:`column_blocks`)."""
+    out = prod(output_size(n, k, s, d) for n, k, s, d in zip(x.shape[2:], kernel, stride, dilation))
+    if folds_batch(out):
+        return im2col(x, kernel, stride, dilation, groups, fold=True)
+    if x.shape[1] * prod(kernel) * out * x.shape[0] * x.itemsize <= COLUMN_BLOCK_BYTES:
+        return im2col(x, kernel, stride, dilation, groups)
+    return None
+
+
+def _column_view(x, kernel, stride, dilation, groups, count) -> np.ndarray:
+    """The columns of :func:`im2col` as a view of ``x``, ``(N, G, Cg, *K, *T)``."""
+    nd = len(kernel)
+    n, c = x.shape[:2]
+    win = windows(x, kernel, stride, dilation, count)  # (N, C, *T, *K)
+    win = win.reshape((n, groups, c // groups) + win.shape[2:])
+    return win.transpose((0, 1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + tuple(range(3, 3 + nd)))
+
+
+def column_blocks(
+    x: np.ndarray,
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    dilation: Sequence[int],
+    groups: int = 1,
+    count: Sequence[int] | None = None,
+) -> Iterator[tuple[slice, np.ndarray]]:
+    """:func:`im2col` a few samples at a time: yields ``(rows, im2col(x[rows]))`` for consecutive blocks of
+    the batch, each written into the same buffer (valid until the next block).
+
+    The columns hold every input value |K| times; for the whole batch they are a large fresh array,
+    written once and read back from memory by the GEMM. A block of about ``COLUMN_BLOCK_BYTES`` is
+    written, multiplied while still in cache, and overwritten (64 channels, 56×56, 3×3, batch 8:
+    forward 13 ms instead of 22). Columns that need no copy (1×1, stride 1) come as one block.
+    """
+    view = _column_view(x, kernel, stride, dilation, groups, count)
+    n, g, cg = view.shape[:3]
+    shape = lambda m: (m, g, cg * prod(kernel), prod(view.shape[3 + len(kernel):]))  # noqa: E731
+    if view.flags.c_contiguous or n == 0:
+        yield slice(0, n), view.reshape(shape(n))
+        return
+    blocks = column_block_rows(n, view[0].size * view.itemsize)
+    buffer = np.empty((blocks[0].stop,) + view.shape[1:], view.dtype)
+    for rows in blocks:
+        block = buffer[: rows.stop - rows.start]
+        np.copyto(block, view[rows])
+        yield rows, block.reshape(shape(len(block)))
 
 
 def folds_batch(windows_per_sample: int) -> bool:
@@ -537,7 +590,8 @@ def correlate(
     with ``x`` of shape ``(N, G*Cg, *S)`` (zero-padded by ``pads`` first, if given), ``w`` of
     shape ``(G*Og, Cg, *K)`` and ``y`` of shape ``(N, G*Og, *T)``: per-sample GEMMs over
     :func:`im2col`'s columns (pass ``cols`` to reuse them), or, with one channel in and out per
-    group (depthwise), K·K fused multiply-adds (:func:`depthwise_correlate`).
+    group (depthwise), K·K fused multiply-adds (:func:`depthwise_correlate`). Without ``cols``, samples with
+    many windows take their columns block by block (:func:`column_blocks`); few, the batch folded into one GEMM.
     """
     o, cg = w.shape[:2]
     og = o // groups
@@ -546,9 +600,14 @@ def correlate(
     x = pad(x, pads) if pads and cols is None else x
     out = tuple(count) if count is not None else tuple(
         output_size(s, k, st, d) for s, k, st, d in zip(x.shape[2:], w.shape[2:], stride, dilation))
-    if cols is None:
-        cols = im2col(x, w.shape[2:], stride, dilation, groups, count, fold=folds_batch(prod(out)))
     n = x.shape[0]
+    if cols is None and not folds_batch(prod(out)):  # per-sample GEMMs over blocks of columns
+        y = np.empty((n, groups, og, prod(out)), np.result_type(x, w))
+        for rows, block in column_blocks(x, w.shape[2:], stride, dilation, groups, count):
+            np.matmul(w.reshape(groups, og, -1), block, out=y[rows])
+        return y.reshape((n, o) + out)
+    if cols is None:
+        cols = im2col(x, w.shape[2:], stride, dilation, groups, count, fold=True)
     y = np.matmul(w.reshape(groups, og, -1), cols)  # (N, G, Og, |T|), or folded (G, Og, N*|T|)
     if cols.ndim == 3:
         y = np.ascontiguousarray(y.reshape(o, n, -1).swapaxes(0, 1))

@@ -41,11 +41,11 @@ def thread_count() -> int:
 THREADS = thread_count()  # read once, like OMP_NUM_THREADS; assign to change it
 
 
-def sample_blocks(batch: int, per_sample_bytes: int) -> list[slice]:
-    """Slices of the batch axis of about ``BLOCK_BYTES`` each (at least one sample): a per-offset
+def sample_blocks(batch: int, per_sample_bytes: int, block_bytes: int = BLOCK_BYTES) -> list[slice]:
+    """Slices of the batch axis of about ``block_bytes`` each (at least one sample): a per-offset
     loop run block by block re-reads its operands from cache instead of memory."""
-    step = max(1, BLOCK_BYTES // max(per_sample_bytes, 1))
-    return [slice(start, start + step) for start in range(0, batch, step)]
+    step = max(1, block_bytes // max(per_sample_bytes, 1))
+    return [slice(start, min(start + step, batch)) for start in range(0, batch, step)]
 
 
 _pool: ThreadPoolExecutor | None = None

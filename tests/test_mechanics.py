@@ -93,4 +93,33 @@ def test_im2col_per_sample_and_folded_give_the_same_products(n, groups, channels
         np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12, err_msg=f"fold={fold}")
         grads.append(conv.conv_filter_grad(dz, x, geo, cols))
     np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(grads[0], conv.conv_filter_grad(dz, x, geo), rtol=1e-12, atol=1e-12)  # by correlation
+    np.testing.assert_allclose(grads[0], conv.conv_filter_grad_by_correlation(dz, x, geo), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grads[0], conv.conv_filter_grad(dz, x, geo), rtol=1e-12, atol=1e-12)  # column blocks
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 2), st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       st.integers(1, 2), st.integers(0, 4), st.integers(0, 2**32 - 1))
+def test_column_blocks_are_im2col_of_consecutive_samples(n, groups, cg, kernel, stride, block_samples, seed):
+    """Blocks of any size (one sample, several, a ragged last block, the whole batch) cover the batch in
+    order and each is im2col of its samples; the GEMMs over them equal those over the whole batch's columns."""
+    from unittest import mock
+
+    from manual_grads import conv
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, groups * cg, 9, 8))
+    w = rng.standard_normal((2 * groups, cg) + kernel)
+    strides = (stride, stride)
+    per_sample = groups * cg * int(np.prod(kernel)) * int(np.prod(mechanics.windows(x, kernel, strides, (1, 1)).shape[2:4])) * 8
+    with mock.patch.object(mechanics, "COLUMN_BLOCK_BYTES", block_samples * per_sample), \
+            mock.patch.object(mechanics, "FOLD_MAX_WINDOWS", 1):  # never the batch folded into one GEMM
+        blocks = [(rows, cols.copy()) for rows, cols in mechanics.column_blocks(x, kernel, strides, (1, 1), groups)]
+        y = mechanics.correlate(x, w, strides, (1, 1), groups, cols=None)
+        geo = conv.ConvGeometry.of(x.shape, w.shape, stride, 0, 1, groups)
+        dz = rng.standard_normal(y.shape)
+        dw = conv.conv_filter_grad(dz, x, geo)
+    whole = mechanics.im2col(x, kernel, strides, (1, 1), groups)
+    assert [rows.start for rows, _ in blocks] == sorted({rows.start for rows, _ in blocks}) and blocks[0][0].start == 0
+    np.testing.assert_array_equal(np.concatenate([cols for _, cols in blocks]), whole)
+    np.testing.assert_allclose(y, mechanics.correlate(x, w, strides, (1, 1), groups, cols=whole), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dw, conv.conv_filter_grad(dz, x, geo, whole), rtol=1e-12, atol=1e-12)
