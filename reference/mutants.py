@@ -185,7 +185,7 @@ MUTANTS = [
            RESAMPLING),
     Mutant("transposed conv / resampling", "transposed conv dW with stride and dilation not exchanged", "dW",
            _wrap(transposed_conv, "conv_filter_grad", lambda orig: lambda dz, xp, geo, *reused_windows: orig(
-               dz, xp, replace(geo, stride=geo.dilation, dilation=geo.stride))), RESAMPLING),  # dW by correlation
+               dz, xp, replace(geo, stride=geo.dilation, dilation=geo.stride))), RESAMPLING),  # windows of the wrong geometry
     Mutant("transposed conv / resampling", "downsample backward puts gradient at odd phase", "dX",
            _backwards(("downsample1d", "downsample2d"), lambda orig: lambda dy, c: {"x": np.roll(orig(dy, c)["x"], 1, axis=-1)}),
            RESAMPLING),
