@@ -25,12 +25,13 @@ import numpy as np
 from ._api import specialise
 from math import prod
 
+from .gemm import matmul
 from .slabs import map_slabs
 from .mechanics import (
     Taps,
     col2im,
-    column_block_rows,
-    column_blocks,
+    map_blocks,
+    map_column_blocks,
     im2col,
     Pads,
     as_tuple,
@@ -39,6 +40,7 @@ from .mechanics import (
     depthwise_weights,
     crop,
     flip_spatial,
+    folds_batch,
     kept_columns,
     output_size,
     pad,
@@ -164,12 +166,17 @@ def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndar
     g = geo.groups
     w_t = w.reshape(g, o // g, -1).transpose(0, 2, 1)  # (G, Cg*|K|, Og)
     per_sample = dz.reshape(n, g, o // g, -1)
+    windows = per_sample.shape[-1]
+    if folds_batch(windows):  # few windows per sample: one GEMM per group over the whole batch's dZ
+        dcols = matmul(w_t, per_sample.transpose(1, 2, 0, 3).reshape(g, o // g, n * windows))  # (G, Cg*|K|, N*|T|)
+        dcols = dcols.reshape(g, -1, n, windows).transpose(2, 0, 1, 3)
+        return crop(col2im(dcols, geo.padded, geo.kernel, dz.shape[2:], geo.stride, geo.dilation), geo.pads)
     dx_padded = np.empty((n, g * cg) + geo.padded, np.result_type(dz, w))
-    blocks = column_block_rows(n, g * w_t.shape[1] * per_sample.shape[-1] * dx_padded.itemsize)
-    buffer = np.empty((blocks[0].stop if blocks else 0, g, w_t.shape[1], per_sample.shape[-1]), dx_padded.dtype)
-    for rows in blocks:  # a few samples' Wᵀ · dZ at a time, added back while still in cache
-        dcols = np.matmul(w_t, per_sample[rows], out=buffer[: rows.stop - rows.start])  # (n, G, Cg*|K|, |T|)
+
+    def block(rows):  # a few samples' Wᵀ · dZ, (n, G, Cg*|K|, |T|), added back while still in cache
+        dcols = np.matmul(w_t, per_sample[rows])
         dx_padded[rows] = col2im(dcols, geo.padded, geo.kernel, dz.shape[2:], geo.stride, geo.dilation)
+    map_blocks(block, n, g * w_t.shape[1] * windows * dx_padded.itemsize, w.size * dz.size // o)
     return crop(dx_padded, geo.pads)
 
 
@@ -208,16 +215,17 @@ def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, co
     x_padded = pad(x_padded, pads) if pads else x_padded
     n, o = dz.shape[:2]
     g = geo.groups
-    if cols is None:  # one GEMM per sample, over its block of columns
-        dw = np.zeros((g, o // g, x_padded.shape[1] // g * prod(geo.kernel)), np.result_type(dz, x_padded))
-        per_sample = dz.reshape(n, g, o // g, -1)
-        for rows, block in column_blocks(x_padded, geo.kernel, geo.stride, geo.dilation, g, dz.shape[2:]):
-            dw += np.matmul(per_sample[rows], block.transpose(0, 1, 3, 2)).sum(axis=0)
+    per_sample = dz.reshape(n, g, o // g, -1)
+    if cols is None:  # one GEMM per sample, over its block of columns; then the sum over samples
+        products = np.empty((n, g, o // g, x_padded.shape[1] // g * prod(geo.kernel)), np.result_type(dz, x_padded))
+        map_column_blocks(lambda rows, cols: np.matmul(per_sample[rows], cols.transpose(0, 1, 3, 2), out=products[rows]),
+                          x_padded, geo.kernel, geo.stride, geo.dilation, g, dz.shape[2:], out_channels=o // g)
+        dw = products.sum(axis=0)  # the same sums however the samples were blocked
     elif cols.ndim == 3:  # the batch folded into the columns (G, Cg*|K|, N*|T|): one GEMM per group
-        dz_folded = dz.reshape(n, g, o // g, -1).transpose(1, 2, 0, 3).reshape(g, o // g, -1)
-        dw = np.matmul(dz_folded, cols.transpose(0, 2, 1))  # (G, Og, Cg*|K|)
+        dz_folded = per_sample.transpose(1, 2, 0, 3).reshape(g, o // g, -1)
+        dw = matmul(dz_folded, cols.transpose(0, 2, 1))  # (G, Og, Cg*|K|)
     else:  # one GEMM per sample, summed
-        dw = np.matmul(dz.reshape(n, g, o // g, -1), cols.transpose(0, 1, 3, 2)).sum(axis=0)
+        dw = matmul(per_sample, cols.transpose(0, 1, 3, 2)).sum(axis=0)
     return dw.reshape((o, -1) + geo.kernel)
 
 

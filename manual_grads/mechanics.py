@@ -28,15 +28,19 @@ from __future__ import annotations
 
 from functools import cached_property, reduce
 from math import prod
-from typing import Iterator, Sequence, Union
+from typing import Callable, Sequence, TypeVar, Union
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .slabs import assign, contiguous, map_slabs, sample_blocks
+from . import slabs
+from . import gemm
+from .gemm import matmul
+from .slabs import assign, contiguous, map_pieces, map_slabs
 
 IntOrTuple = Union[int, Sequence[int]]
 Pads = tuple[tuple[int, int], ...]
+T = TypeVar("T")
 
 
 def as_tuple(value: IntOrTuple, ndim: int, name: str) -> tuple[int, ...]:
@@ -351,7 +355,7 @@ def _merge_phases(phased: np.ndarray, stride, size, pads: Pads | None = None, ou
 SMALL_MAP = 1 << 14  # entries of kron(A_1, A_2, ...) up to which along_axes uses it directly
 DENSE_AXIS = 256  # input length up to which along_axes maps a weighted axis by GEMM
 FOLD_MAX_WINDOWS = 256  # windows per sample below which im2col folds the batch into one GEMM per group
-COLUMN_BLOCK_BYTES = 1 << 23  # im2col columns per block of samples (column_blocks): they stay in cache for the GEMM
+COLUMN_BLOCK_BYTES = 1 << 23  # im2col columns per block of samples (map_column_blocks): they stay in cache for the GEMM
 PHASE_SPLIT_MIN = 1 << 15  # elements from which Taps splits a strided array into phases (and flattens, if asked)
 
 
@@ -372,19 +376,16 @@ def along_axes(x: np.ndarray, matrices: Sequence[np.ndarray]) -> np.ndarray:
     nd = len(matrices)
     if prod(a.size for a in matrices) <= SMALL_MAP:  # a tiny map: one GEMM over the flattened spatial axes
         combined = reduce(np.kron, matrices)  # kron(A_1, A_2)[(o1, o2), (i1, i2)] = A_1[o1, i1] A_2[o2, i2]
-        flat = np.dot(x.reshape(-1, combined.shape[1]), combined.T.astype(x.dtype, copy=False))
+        flat = matmul(x.reshape(-1, combined.shape[1]), combined.T.astype(x.dtype, copy=False))
         return flat.reshape(x.shape[: x.ndim - nd] + tuple(a.shape[0] for a in matrices))
     axes = [(axis, a, sparse_rows(a)) for axis, a in zip(range(x.ndim - nd, x.ndim), matrices)]
     shrinking = [plan for plan in axes if plan[1].shape[0] < plan[1].shape[1]]
     shrinking = [plan for plan in reversed(shrinking) if _unit(plan[2])] + [plan for plan in shrinking if not _unit(plan[2])]
     growing = [plan for plan in reversed(axes) if plan[1].shape[0] >= plan[1].shape[1]]
     for axis, a, taps in shrinking + growing:
-        if a.shape[1] <= DENSE_AXIS and not _unit(taps):
-            # a short axis needing multiplies: a GEMM beats weighted gathers (plain copies do not)
+        if taps is None or (a.shape[1] <= DENSE_AXIS and not _unit(taps)):
+            # dense, or a short axis needing multiplies: a GEMM beats weighted gathers (plain copies do not)
             x = _dense_along(x, a.astype(x.dtype, copy=False), axis)
-            continue
-        if taps is None:
-            x = np.moveaxis(np.tensordot(x, a.astype(x.dtype, copy=False), axes=([axis], [1])), -1, axis)
             continue
         shape = (-1,) + (1,) * (x.ndim - 1 - axis)
         y = None
@@ -412,9 +413,9 @@ def _dense_along(x: np.ndarray, a: np.ndarray, axis: int) -> np.ndarray:
     """``x ×_axis a`` as GEMMs: ``x @ aᵀ`` over the rows of an innermost axis, else ``a @ x[i]`` for
     every index ``i`` of the axes before ``axis`` (each ``x[i]`` an (in, rest) matrix, no transposes)."""
     if axis == x.ndim - 1:
-        return np.dot(x.reshape(-1, a.shape[1]), a.T).reshape(x.shape[:-1] + (a.shape[0],))
+        return matmul(x.reshape(-1, a.shape[1]), a.T).reshape(x.shape[:-1] + (a.shape[0],))
     lead, rest = x.shape[:axis], x.shape[axis + 1:]
-    y = np.matmul(a, x.reshape((prod(lead), a.shape[1], prod(rest))))
+    y = matmul(a, x.reshape((prod(lead), a.shape[1], prod(rest))))
     return y.reshape(lead + (a.shape[0],) + rest)
 
 
@@ -466,15 +467,30 @@ def im2col(
     return np.ascontiguousarray(view).reshape(n, g, rows, out)
 
 
-def column_block_rows(batch: int, per_sample_bytes: int) -> list[slice]:
-    """Blocks of the batch whose columns (``per_sample_bytes`` per sample) fill about ``COLUMN_BLOCK_BYTES``."""
-    return sample_blocks(batch, per_sample_bytes, COLUMN_BLOCK_BYTES)
+def map_blocks(body: Callable[[slice], T], batch: int, per_sample_bytes: int, work: int) -> list[T]:
+    """``[body(rows) for rows in blocks of the batch]`` for GEMMs over a few samples at a time: blocks of at most
+    about ``COLUMN_BLOCK_BYTES`` (``per_sample_bytes`` per sample), as many for every thread, shared among the
+    slab pool's threads with BLAS single-threaded (:mod:`manual_grads.gemm`). Results in block order.
+    Products of fewer than ``POOL_MIN_WORK`` multiply-adds in all (``work``) are one block, BLAS's alone."""
+    if batch == 0:
+        return []
+    if work < gemm.POOL_MIN_WORK:
+        return [body(slice(0, batch))]
+    threads = slabs.THREADS if gemm.controls_blas() else 1
+    blocks = -(-batch * per_sample_bytes // max(COLUMN_BLOCK_BYTES, 1))
+    blocks = min(batch, -(-blocks // threads) * threads)
+    step = -(-batch // blocks)
+    rows = [slice(start, min(start + step, batch)) for start in range(0, batch, step)]
+    if threads < 2:
+        return [body(part) for part in rows]
+    with gemm.single_threaded_blas():
+        return map_pieces(body, rows)
 
 
 def kept_columns(x: np.ndarray, kernel, stride, dilation, groups: int = 1) -> np.ndarray | None:
     """The columns a convolution's forward gathers once and keeps for its filter gradient: the batch folded
     in (:func:`folds_batch`), or per sample when all of them fit in one block; None when they are larger —
-    then forward and filter gradient each take them block by block (:func:`column_blocks`)."""
+    then forward and filter gradient each take them block by block (:func:`map_column_blocks`)."""
     out = prod(output_size(n, k, s, d) for n, k, s, d in zip(x.shape[2:], kernel, stride, dilation))
     if folds_batch(out):
         return im2col(x, kernel, stride, dilation, groups, fold=True)
@@ -492,34 +508,33 @@ def _column_view(x, kernel, stride, dilation, groups, count) -> np.ndarray:
     return win.transpose((0, 1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + tuple(range(3, 3 + nd)))
 
 
-def column_blocks(
+def map_column_blocks(
+    body: Callable[[slice, np.ndarray], T],
     x: np.ndarray,
     kernel: Sequence[int],
     stride: Sequence[int],
     dilation: Sequence[int],
     groups: int = 1,
     count: Sequence[int] | None = None,
-) -> Iterator[tuple[slice, np.ndarray]]:
-    """:func:`im2col` a few samples at a time: yields ``(rows, im2col(x[rows]))`` for consecutive blocks of
-    the batch, each written into the same buffer (valid until the next block).
+    *,
+    out_channels: int,
+) -> list[T]:
+    """``[body(rows, im2col(x[rows])) for rows in blocks of the batch]`` (:func:`map_blocks`): im2col a few
+    samples at a time, for products with ``out_channels`` rows per group.
 
     The columns hold every input value |K| times; for the whole batch they are a large fresh array,
     written once and read back from memory by the GEMM. A block of about ``COLUMN_BLOCK_BYTES`` is
-    written, multiplied while still in cache, and overwritten (64 channels, 56×56, 3×3, batch 8:
-    forward 13 ms instead of 22). Columns that need no copy (1×1, stride 1) come as one block.
+    written and multiplied while still in cache (64 channels, 56×56, 3×3, batch 8: forward 13 ms instead
+    of 22). Columns that need no copy (1×1, stride 1) are views.
     """
     view = _column_view(x, kernel, stride, dilation, groups, count)
     n, g, cg = view.shape[:3]
-    shape = lambda m: (m, g, cg * prod(kernel), prod(view.shape[3 + len(kernel):]))  # noqa: E731
-    if view.flags.c_contiguous or n == 0:
-        yield slice(0, n), view.reshape(shape(n))
-        return
-    blocks = column_block_rows(n, view[0].size * view.itemsize)
-    buffer = np.empty((blocks[0].stop,) + view.shape[1:], view.dtype)
-    for rows in blocks:
-        block = buffer[: rows.stop - rows.start]
-        np.copyto(block, view[rows])
-        yield rows, block.reshape(shape(len(block)))
+    shape = (g, cg * prod(kernel), prod(view.shape[3 + len(kernel):]))
+
+    def block(rows: slice):
+        cols = view[rows] if view.flags.c_contiguous else np.ascontiguousarray(view[rows])
+        return body(rows, cols.reshape((rows.stop - rows.start,) + shape))
+    return map_blocks(block, n, prod(view.shape[1:]) * view.itemsize, n * prod(shape) * out_channels)
 
 
 def folds_batch(windows_per_sample: int) -> bool:
@@ -591,7 +606,7 @@ def correlate(
     shape ``(G*Og, Cg, *K)`` and ``y`` of shape ``(N, G*Og, *T)``: per-sample GEMMs over
     :func:`im2col`'s columns (pass ``cols`` to reuse them), or, with one channel in and out per
     group (depthwise), K·K fused multiply-adds (:func:`depthwise_correlate`). Without ``cols``, samples with
-    many windows take their columns block by block (:func:`column_blocks`); few, the batch folded into one GEMM.
+    many windows take their columns block by block (:func:`map_column_blocks`); few, the batch folded into one GEMM.
     """
     o, cg = w.shape[:2]
     og = o // groups
@@ -603,12 +618,12 @@ def correlate(
     n = x.shape[0]
     if cols is None and not folds_batch(prod(out)):  # per-sample GEMMs over blocks of columns
         y = np.empty((n, groups, og, prod(out)), np.result_type(x, w))
-        for rows, block in column_blocks(x, w.shape[2:], stride, dilation, groups, count):
-            np.matmul(w.reshape(groups, og, -1), block, out=y[rows])
+        map_column_blocks(lambda rows, block: np.matmul(w.reshape(groups, og, -1), block, out=y[rows]),
+                          x, w.shape[2:], stride, dilation, groups, count, out_channels=og)
         return y.reshape((n, o) + out)
     if cols is None:
         cols = im2col(x, w.shape[2:], stride, dilation, groups, count, fold=True)
-    y = np.matmul(w.reshape(groups, og, -1), cols)  # (N, G, Og, |T|), or folded (G, Og, N*|T|)
+    y = matmul(w.reshape(groups, og, -1), cols)  # (N, G, Og, |T|), or folded (G, Og, N*|T|)
     if cols.ndim == 3:
         y = np.ascontiguousarray(y.reshape(o, n, -1).swapaxes(0, 1))
     return y.reshape((n, o) + out)

@@ -26,6 +26,7 @@ BLOCK_BYTES = 1 << 21  # slabs of about this size keep a per-offset loop in cach
 PARALLEL_MIN_BYTES = 1 << 20  # below this much work in all, threads cost more than they save
 
 T = TypeVar("T")
+P = TypeVar("P")
 
 
 def thread_count() -> int:
@@ -65,18 +66,26 @@ def _executor(threads: int) -> ThreadPoolExecutor:
         return _pool
 
 
-def map_slabs(body: Callable[[slice], T], batch: int, per_sample_bytes: int) -> list[T]:
-    """``[body(rows) for rows in sample_blocks(batch, per_sample_bytes)]``, the slabs shared among
+def map_slabs(body: Callable[[slice], T], batch: int, per_sample_bytes: int, block_bytes: int = BLOCK_BYTES) -> list[T]:
+    """``[body(rows) for rows in sample_blocks(batch, per_sample_bytes, block_bytes)]``, the slabs shared among
     :data:`THREADS` threads when there is enough work. ``body`` must only write rows ``rows``
     of its outputs (or return what it computed); results come back in slab order."""
-    slabs = sample_blocks(batch, per_sample_bytes)
-    threads = min(THREADS, len(slabs))
-    if threads < 2 or batch * per_sample_bytes < PARALLEL_MIN_BYTES or _in_pool():
+    slabs = sample_blocks(batch, per_sample_bytes, block_bytes)
+    if batch * per_sample_bytes < PARALLEL_MIN_BYTES:
         return [body(rows) for rows in slabs]
-    return list(_executor(threads).map(body, slabs))
+    return map_pieces(body, slabs)
 
 
-def _in_pool() -> bool:
+def map_pieces(body: Callable[[P], T], pieces: Sequence[P]) -> list[T]:
+    """``[body(piece) for piece in pieces]``, shared among :data:`THREADS` threads (in order, serially
+    with one thread or one piece, or inside a piece's body)."""
+    threads = min(THREADS, len(pieces))
+    if threads < 2 or in_pool():
+        return [body(piece) for piece in pieces]
+    return list(_executor(threads).map(body, pieces))
+
+
+def in_pool() -> bool:
     """True inside a slab's body: it must not wait on the pool it runs in."""
     return threading.current_thread().name.startswith(_POOL_PREFIX)
 

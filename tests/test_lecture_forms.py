@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from manual_grads import conv, mechanics
+from manual_grads import conv, gemm, mechanics
 from reference import sampling
 from reference.registry import SPECS
 
@@ -13,11 +13,12 @@ CASES = [c for op in ("conv1d", "conv2d", "conv3d") for c in SPECS[op].grid(Fals
 @pytest.mark.parametrize("conv_case", CASES, ids=[c.id for c in CASES])
 def test_input_gradient_by_convolution_equals_scatter_form(conv_case, blocks, monkeypatch):
     """crop(upsample(dZ) (*) flip(W)) == crop(col2im(Wᵀ dZ)), and Xpad ⋆ dZ == Σ_n dZ[n] · cols[n]ᵀ — also with
-    every sample's columns (and Wᵀ·dZ) a block of its own, never the batch folded into one GEMM."""
+    every sample's columns (and Wᵀ·dZ) a block of its own on the thread pool, never the batch folded into one GEMM."""
     case = conv_case
     if blocks:
         monkeypatch.setattr(mechanics, "COLUMN_BLOCK_BYTES", 1)
         monkeypatch.setattr(mechanics, "FOLD_MAX_WINDOWS", 1)
+        monkeypatch.setattr(gemm, "POOL_MIN_WORK", 0)
     rng = np.random.default_rng(case.seed(0))
     arrays = sampling.draw_inputs(case, rng)
     z, cache = conv.conv_forward(*arrays.values(), **case.config)

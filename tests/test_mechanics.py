@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from manual_grads import mechanics
+from manual_grads import gemm, mechanics
 from manual_grads.mechanics import Taps
 
 
@@ -112,8 +112,10 @@ def test_column_blocks_are_im2col_of_consecutive_samples(n, groups, cg, kernel, 
     strides = (stride, stride)
     per_sample = groups * cg * int(np.prod(kernel)) * int(np.prod(mechanics.windows(x, kernel, strides, (1, 1)).shape[2:4])) * 8
     with mock.patch.object(mechanics, "COLUMN_BLOCK_BYTES", block_samples * per_sample), \
-            mock.patch.object(mechanics, "FOLD_MAX_WINDOWS", 1):  # never the batch folded into one GEMM
-        blocks = [(rows, cols.copy()) for rows, cols in mechanics.column_blocks(x, kernel, strides, (1, 1), groups)]
+            mock.patch.object(mechanics, "FOLD_MAX_WINDOWS", 1), \
+            mock.patch.object(gemm, "POOL_MIN_WORK", 0):  # never the batch folded into one GEMM, always blocks
+        blocks = mechanics.map_column_blocks(lambda rows, cols: (rows, cols.copy()), x, kernel, strides, (1, 1), groups,
+                                             out_channels=2)
         y = mechanics.correlate(x, w, strides, (1, 1), groups, cols=None)
         geo = conv.ConvGeometry.of(x.shape, w.shape, stride, 0, 1, groups)
         dz = rng.standard_normal(y.shape)

@@ -1,0 +1,119 @@
+"""Matrix products on manual_grads' own threads, with BLAS single-threaded.
+
+A multithreaded BLAS call leaves its worker threads spinning for a while after
+it returns (OpenBLAS: about 0.1 s; measured here, 0.11 s of CPU burnt in the
+0.3 s after one GEMM, none after a single-threaded one) — on a 2-core machine,
+in the way of the element-wise slab loops that follow (:mod:`manual_grads.slabs`):
+the depthwise loops of the depthwise-separable block ran 1.7× slower right after
+its pointwise GEMMs than with BLAS single-threaded. So products of at least
+``POOL_MIN_WORK`` multiply-adds are split into independent pieces — samples of a
+batched product, else blocks of rows or columns — that run on the slab pool, each
+a single-threaded BLAS call: the pool's threads wait without spinning, and BLAS's
+own threads are never woken. Smaller products are BLAS's alone (handing pieces to
+threads costs more than they save).
+
+The BLAS thread count is process-wide: it is lowered to 1 (through
+threadpoolctl) only while manual_grads' GEMMs run, and restored after. Without
+a BLAS threadpoolctl can find, products are plain ``np.matmul`` calls.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from math import prod
+
+import numpy as np
+
+from . import slabs
+
+POOL_MIN_WORK = 1 << 24  # multiply-adds (M·N·K) from which a product is split over the pool (handing pieces to
+                         # threads and limiting BLAS cost about 40 µs; smaller products are BLAS's alone)
+SPLIT_PIECES = 4  # blocks of rows or columns a single product is split into (whatever the thread count)
+
+_controller = None  # threadpoolctl's handle on NumPy's BLAS libraries; False once found missing
+_lock = threading.Lock()
+_depth = 0  # nested single_threaded_blas() scopes open in this process
+_saved = None
+
+
+def _blas():
+    global _controller
+    if _controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+            found = ThreadpoolController().select(user_api="blas")
+            _controller = found if found.lib_controllers else False
+        except Exception:  # threadpoolctl missing or unable to inspect this process
+            _controller = False
+    return _controller or None
+
+
+def controls_blas() -> bool:
+    """Whether threadpoolctl found NumPy's BLAS, so that :func:`single_threaded_blas` limits it."""
+    return _blas() is not None
+
+
+@contextmanager
+def single_threaded_blas():
+    """BLAS limited to one thread inside (nested scopes share the limit; the previous count is restored)."""
+    global _depth, _saved
+    blas = _blas()
+    if blas is None:
+        yield
+        return
+    with _lock:
+        if _depth == 0:
+            _saved = [lib.num_threads for lib in blas.lib_controllers]
+            for lib in blas.lib_controllers:
+                lib.set_num_threads(1)
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                for lib, threads in zip(blas.lib_controllers, _saved):
+                    lib.set_num_threads(threads)
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``np.matmul(a, b, out=out)``; a large product split into pieces run on the slab pool with BLAS
+    single-threaded: ranges of the leading stack axis (samples) when it is long enough, else (for a thin
+    inner dimension) ``SPLIT_PIECES`` blocks of the rows of ``a`` or the columns of ``b``, whichever are
+    more. Which path, and which pieces, depend on the shapes only, never on the thread count, so results
+    are the same on any number of threads."""
+    (m, k), n = a.shape[-2:], b.shape[-1]
+    if max(a.size * n, b.size * m) < POOL_MIN_WORK or _blas() is None:  # (multiply-adds, one operand broadcast)
+        return _product(a, b, out)  # small: BLAS alone (which keeps the smallest products on one thread)
+    stack = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    if out is None:
+        out = np.empty(stack + (m, n), np.result_type(a, b))
+    if stack and stack[0] >= SPLIT_PIECES:  # whole samples: each is the same BLAS call however they are grouped
+        split, length, pieces = "stack", stack[0], min(stack[0], max(slabs.THREADS, 1))
+    else:  # one product: blocks of rows or columns
+        split, length = ("rows", m) if m >= n else ("columns", n)
+        pieces = min(SPLIT_PIECES, length)
+    bounds = [length * i // pieces for i in range(pieces + 1)]
+
+    def piece(part: slice):
+        if split == "stack":  # an operand without the stack axis (or of size 1 there) is shared
+            pa = a[part] if a.ndim == out.ndim and a.shape[0] > 1 else a
+            pb = b[part] if b.ndim == out.ndim and b.shape[0] > 1 else b
+            _product(pa, pb, out[part])
+        elif split == "rows":
+            _product(a[..., part, :], b, out[..., part, :])
+        else:
+            _product(a, b[..., part], out[..., part])
+
+    with single_threaded_blas():
+        slabs.map_pieces(piece, [slice(lo, hi) for lo, hi in zip(bounds, bounds[1:])])
+    return out
+
+
+def _product(a: np.ndarray, b: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """``a @ b`` (into ``out``, if given): ``np.dot`` for matrices (it takes BLAS's matrix-vector path for a
+    single column or row, where ``np.matmul`` may not), else ``np.matmul``."""
+    if a.ndim == b.ndim == 2 and (out is None or (out.flags.c_contiguous and out.dtype == np.result_type(a, b))):
+        return np.dot(a, b, out=out)
+    return np.matmul(a, b, out=out)

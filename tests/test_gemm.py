@@ -1,0 +1,78 @@
+"""GEMMs on manual_grads' own threads: the same products as np.matmul, the same bits on any number of
+threads, and BLAS single-threaded only while they run."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from manual_grads import gemm, slabs
+
+
+@pytest.fixture
+def split_everything(monkeypatch):
+    """Every product large enough to be split into pieces."""
+    monkeypatch.setattr(gemm, "POOL_MIN_WORK", 0)
+
+
+def _blas_threads():
+    blas = gemm._blas()
+    return None if blas is None else [lib.num_threads for lib in blas.lib_controllers]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([(), (1,), (2,), (5,), (6, 1), (3, 2)]), st.booleans(), st.booleans(),
+       st.integers(1, 9), st.integers(1, 9), st.integers(1, 9), st.sampled_from([np.float32, np.float64]),
+       st.integers(0, 2**32 - 1))
+def test_matmul_equals_numpy_and_is_the_same_on_any_thread_count(stack, a_stacked, b_stacked, m, k, n, dtype, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((stack if a_stacked else ()) + (m, k)).astype(dtype)
+    b = rng.standard_normal((stack if b_stacked else ()) + (k, n)).astype(dtype)
+    original = (gemm.POOL_MIN_WORK, slabs.THREADS)
+    try:
+        gemm.POOL_MIN_WORK = 0
+        results = []
+        for threads in (1, 2, 3):
+            slabs.THREADS = threads
+            results.append(gemm.matmul(a, b))
+    finally:
+        gemm.POOL_MIN_WORK, slabs.THREADS = original
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(results[0], np.matmul(a, b), rtol=tolerance, atol=tolerance)
+    for other in results[1:]:
+        np.testing.assert_array_equal(other, results[0])
+
+
+def test_matmul_writes_into_out(split_everything):
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((4, 30, 20)), rng.standard_normal((20, 50))
+    out = np.empty((4, 30, 50))
+    assert gemm.matmul(a, b, out=out) is out
+    np.testing.assert_allclose(out, a @ b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.skipif(gemm._blas() is None, reason="no BLAS that threadpoolctl can control")
+def test_blas_is_single_threaded_inside_and_restored_after(split_everything, monkeypatch):
+    before = _blas_threads()
+    seen = []
+    product = gemm._product
+
+    def recording(a, b, out):
+        seen.append(_blas_threads())
+        return product(a, b, out)
+    monkeypatch.setattr(gemm, "_product", recording)
+    rng = np.random.default_rng(4)
+    gemm.matmul(rng.standard_normal((64, 32)), rng.standard_normal((32, 48)))
+    assert seen and all(threads == [1] * len(before) for threads in seen)
+    assert _blas_threads() == before
+    with gemm.single_threaded_blas():
+        with gemm.single_threaded_blas():  # nested scopes: the outer one restores
+            pass
+        assert _blas_threads() == [1] * len(before)
+    assert _blas_threads() == before
+
+
+def test_blas_threads_are_restored_when_a_piece_fails(split_everything):
+    before = _blas_threads()
+    with pytest.raises(ValueError):
+        gemm.matmul(np.ones((8, 3, 4)), np.ones((8, 5, 6)))  # mismatched inner dimensions
+    assert _blas_threads() == before
