@@ -72,6 +72,18 @@ class PoolGeometry:
         """Adjoint of the window view: ``+=`` per-window gradients into the input, padding cropped."""
         return crop(fold(per_window, self.padded, self.stride, self.dilation), self.pads)
 
+    def spread(self, share: np.ndarray) -> np.ndarray:
+        """Adjoint of :meth:`window_sums`: every window's value added onto each of its elements, padding cropped.
+        Windows that tile the padded input (stride = kernel, nothing left over) share no element, so each
+        element just takes its window's value — a repeat along each axis; otherwise :meth:`scatter` (``+=``)."""
+        nd = len(self.kernel)
+        if self.stride == self.kernel and max(self.dilation) == 1 and self.padded == tuple(
+                o * k for o, k in zip(self.out, self.kernel)):
+            for axis, k in zip(range(share.ndim - nd, share.ndim), self.kernel):
+                share = np.repeat(share, k, axis=axis)
+            return crop(share, self.pads)
+        return self.scatter(np.broadcast_to(share[(Ellipsis,) + (None,) * nd], share.shape + self.kernel))
+
     def taps(self, x: np.ndarray, fill: float = 0.0, flat: bool = False) -> Taps:
         """Every kernel offset's slice of the input padded with ``fill``, over all windows."""
         return Taps(x, self.kernel, self.stride, self.dilation, self.out, self.pads, fill, flat=flat)
@@ -205,8 +217,7 @@ def avg_pool_backward(dy, cache: AvgPoolCache) -> dict[str, np.ndarray]:
     dy = np.asarray(dy)
     geo = cache.geometry
     share = (dy / cache.divisor).astype(dy.dtype, copy=False)
-    per_window = np.broadcast_to(share[(Ellipsis,) + (None,) * len(geo.kernel)], dy.shape + geo.kernel)
-    return {"x": geo.scatter(per_window)}
+    return {"x": geo.spread(share)}
 
 
 def adaptive_bins(size: int, out: int) -> np.ndarray:
