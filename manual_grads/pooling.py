@@ -68,8 +68,21 @@ class PoolGeometry:
     def padded(self) -> tuple[int, ...]:
         return tuple(n + lo + hi for n, (lo, hi) in zip(self.size, self.pads))
 
+    @property
+    def tiles(self) -> bool:
+        """Whether the windows tile the padded input: stride = kernel, no dilation, nothing left over — every
+        element belongs to exactly one window."""
+        return self.stride == self.kernel and max(self.dilation) == 1 and self.padded == tuple(
+            o * k for o, k in zip(self.out, self.kernel))
+
     def scatter(self, per_window: np.ndarray) -> np.ndarray:
-        """Adjoint of the window view: ``+=`` per-window gradients into the input, padding cropped."""
+        """Adjoint of the window view: ``+=`` per-window gradients into the input, padding cropped. Windows that
+        tile the input share no element: the adjoint is then a reshape (one copy), nothing to add up."""
+        if self.tiles:
+            nd = len(self.kernel)
+            lead = per_window.ndim - 2 * nd  # (*lead, *out, *kernel) -> (*lead, out_1, k_1, out_2, k_2, ...)
+            order = tuple(range(lead)) + tuple(a for i in range(nd) for a in (lead + i, lead + nd + i))
+            return crop(per_window.transpose(order).reshape(per_window.shape[:lead] + self.padded), self.pads)
         return crop(fold(per_window, self.padded, self.stride, self.dilation), self.pads)
 
     def spread(self, share: np.ndarray) -> np.ndarray:
@@ -77,8 +90,7 @@ class PoolGeometry:
         Windows that tile the padded input (stride = kernel, nothing left over) share no element, so each
         element just takes its window's value — a repeat along each axis; otherwise :meth:`scatter` (``+=``)."""
         nd = len(self.kernel)
-        if self.stride == self.kernel and max(self.dilation) == 1 and self.padded == tuple(
-                o * k for o, k in zip(self.out, self.kernel)):
+        if self.tiles:
             for axis, k in zip(range(share.ndim - nd, share.ndim), self.kernel):
                 share = np.repeat(share, k, axis=axis)
             return crop(share, self.pads)
@@ -163,6 +175,10 @@ def max_pool_backward(dy, cache: MaxPoolCache) -> dict[str, np.ndarray]:
     """dX[pidx(t)] += dY[t]: each upstream gradient goes to its window's remembered maximum (one masked add per offset)."""
     dy = np.asarray(dy)
     geo = cache.geometry
+    if geo.tiles:  # every element in one window: dY to the window's arg-max, zeros elsewhere, put back in place
+        chosen = cache.argmax[..., None] == np.arange(prod(geo.kernel), dtype=cache.argmax.dtype)
+        per_window = np.where(chosen, dy[..., None], dy.dtype.type(0))
+        return {"x": geo.scatter(per_window.reshape(dy.shape + geo.kernel))}
     dx_padded = np.empty(dy.shape[:2] + geo.padded, dtype=dy.dtype)
     finite = bool(np.isfinite(dy).all())
 
