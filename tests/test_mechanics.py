@@ -125,3 +125,28 @@ def test_column_blocks_are_im2col_of_consecutive_samples(n, groups, cg, kernel, 
     np.testing.assert_array_equal(np.concatenate([cols for _, cols in blocks]), whole)
     np.testing.assert_allclose(y, mechanics.correlate(x, w, strides, (1, 1), groups, cols=whole), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(dw, conv.conv_filter_grad(dz, x, geo, whole), rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3)), st.tuples(st.integers(1, 4), st.integers(1, 4)),
+       st.booleans(), st.integers(0, 2**32 - 1))
+def test_tiling_windows_take_the_same_gradients_as_the_general_adjoints(n, kernel, out, with_nan, seed):
+    """Windows that tile the input (stride = kernel): max pooling's one-step routing and average pooling's repeat
+    equal the general per-offset loop and fold (their '+=' never meets an overlap), bit for bit."""
+    from unittest import mock
+
+    from manual_grads import pooling
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-2, 3, (n, 2) + tuple(o * k for o, k in zip(out, kernel))).astype(np.float64)  # ties
+    if with_nan:
+        x.flat[rng.integers(x.size)] = np.nan
+    y, cache = pooling.max_pool_forward(x, kernel, nd=2)
+    dy = rng.standard_normal(y.shape)
+    avg_y, avg_cache = pooling.avg_pool_forward(x, kernel, nd=2)
+    assert cache.geometry.tiles
+    fast = pooling.max_pool_backward(dy, cache)["x"], avg_cache.geometry.spread(dy)
+    with mock.patch.object(pooling, "PHASE_SPLIT_MIN", 0), \
+            mock.patch.object(pooling.PoolGeometry, "tiles", property(lambda self: False)):
+        general = pooling.max_pool_backward(dy, cache)["x"], avg_cache.geometry.spread(dy)
+    for f, g in zip(fast, general):
+        np.testing.assert_array_equal(f, g)
