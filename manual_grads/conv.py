@@ -216,17 +216,19 @@ def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, co
     n, o = dz.shape[:2]
     g = geo.groups
     per_sample = dz.reshape(n, g, o // g, -1)
+    # per sample, dWᵀ = cols · dZᵀ, (Cg*|K|, Og): BLAS runs this orientation faster than dZ · colsᵀ when there
+    # are few output channels (64 channels, 3×3, 56×56: 3.0 ms instead of 3.6 a sample, one thread)
     if cols is None:  # one GEMM per sample, over its block of columns; then the sum over samples
-        products = np.empty((n, g, o // g, x_padded.shape[1] // g * prod(geo.kernel)), np.result_type(dz, x_padded))
-        map_column_blocks(lambda rows, cols: np.matmul(per_sample[rows], cols.transpose(0, 1, 3, 2), out=products[rows]),
+        products = np.empty((n, g, x_padded.shape[1] // g * prod(geo.kernel), o // g), np.result_type(dz, x_padded))
+        map_column_blocks(lambda rows, cols: np.matmul(cols, per_sample[rows].transpose(0, 1, 3, 2), out=products[rows]),
                           x_padded, geo.kernel, geo.stride, geo.dilation, g, dz.shape[2:], out_channels=o // g)
-        dw = products.sum(axis=0)  # the same sums however the samples were blocked
+        dw = products.sum(axis=0).transpose(0, 2, 1)  # the same sums however the samples were blocked
     elif cols.ndim == 3:  # the batch folded into the columns (G, Cg*|K|, N*|T|): one GEMM per group
         dz_folded = per_sample.transpose(1, 2, 0, 3).reshape(g, o // g, -1)
         dw = matmul(dz_folded, cols.transpose(0, 2, 1))  # (G, Og, Cg*|K|)
     else:  # one GEMM per sample, summed
-        dw = matmul(per_sample, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-    return dw.reshape((o, -1) + geo.kernel)
+        dw = matmul(cols, per_sample.transpose(0, 1, 3, 2)).sum(axis=0).transpose(0, 2, 1)
+    return np.ascontiguousarray(dw).reshape((o, -1) + geo.kernel)
 
 
 def conv_filter_grad_by_correlation(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry) -> np.ndarray:
