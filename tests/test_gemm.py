@@ -76,3 +76,21 @@ def test_blas_threads_are_restored_when_a_piece_fails(split_everything):
     with pytest.raises(ValueError):
         gemm.matmul(np.ones((8, 3, 4)), np.ones((8, 5, 6)))  # mismatched inner dimensions
     assert _blas_threads() == before
+
+
+def test_without_a_controllable_blas_products_are_plain_and_layers_unchanged(monkeypatch, split_everything):
+    """threadpoolctl missing (or finding no BLAS): every product is one np.matmul on BLAS's own threads."""
+    import manual_grads as mg
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((4, 6, 20, 20)), rng.standard_normal((8, 6, 3, 3))
+
+    def run():
+        y, cache = mg.conv2d_forward(x, w, None, stride=1, padding=1)
+        return y, mg.conv2d_backward(np.cos(y), cache)
+    y, grads = run()
+    monkeypatch.setattr(gemm, "_controller", False)
+    assert not gemm.controls_blas()
+    y_plain, grads_plain = run()
+    np.testing.assert_allclose(y_plain, y, rtol=1e-12, atol=1e-12)
+    for name in grads:
+        np.testing.assert_allclose(grads_plain[name], grads[name], rtol=1e-12, atol=1e-12)
