@@ -11,8 +11,11 @@ window receives ``dY[t] / divisor(t)``, again with ``+=`` over overlaps.
 
 The max-pool forward keeps a running maximum over the kernel offsets (one
 pass each, over :class:`~manual_grads.mechanics.Taps`) and its backward adds dY
-at the remembered offsets (masked adds); the average-pool backward is one :func:`~manual_grads.mechanics.fold`
-of per-window gradients; both crop the padding.
+at the remembered offsets (masked adds). Average pooling sums each window one
+axis at a time; its backward spreads each window's share over the window, one
+:func:`~manual_grads.mechanics.fold` (``+=``). Where windows tile the input
+(stride = kernel) no element is shared and nothing needs adding up: the spread
+is a repeat, and a small max pool routes dY in one step. Both crop the padding.
 """
 from __future__ import annotations
 

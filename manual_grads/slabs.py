@@ -42,10 +42,10 @@ def thread_count() -> int:
 THREADS = thread_count()  # read once, like OMP_NUM_THREADS; assign to change it
 
 
-def sample_blocks(batch: int, per_sample_bytes: int, block_bytes: int = BLOCK_BYTES) -> list[slice]:
-    """Slices of the batch axis of about ``block_bytes`` each (at least one sample): a per-offset
+def sample_blocks(batch: int, per_sample_bytes: int) -> list[slice]:
+    """Slices of the batch axis of about ``BLOCK_BYTES`` each (at least one sample): a per-offset
     loop run block by block re-reads its operands from cache instead of memory."""
-    step = max(1, block_bytes // max(per_sample_bytes, 1))
+    step = max(1, BLOCK_BYTES // max(per_sample_bytes, 1))
     return [slice(start, min(start + step, batch)) for start in range(0, batch, step)]
 
 
@@ -66,11 +66,11 @@ def _executor(threads: int) -> ThreadPoolExecutor:
         return _pool
 
 
-def map_slabs(body: Callable[[slice], T], batch: int, per_sample_bytes: int, block_bytes: int = BLOCK_BYTES) -> list[T]:
-    """``[body(rows) for rows in sample_blocks(batch, per_sample_bytes, block_bytes)]``, the slabs shared among
+def map_slabs(body: Callable[[slice], T], batch: int, per_sample_bytes: int) -> list[T]:
+    """``[body(rows) for rows in sample_blocks(batch, per_sample_bytes)]``, the slabs shared among
     :data:`THREADS` threads when there is enough work. ``body`` must only write rows ``rows``
     of its outputs (or return what it computed); results come back in slab order."""
-    slabs = sample_blocks(batch, per_sample_bytes, block_bytes)
+    slabs = sample_blocks(batch, per_sample_bytes)
     if batch * per_sample_bytes < PARALLEL_MIN_BYTES:
         return [body(rows) for rows in slabs]
     return map_pieces(body, slabs)
