@@ -83,11 +83,25 @@ class PoolGeometry:
         tile the input share no element: the adjoint is then a reshape (one copy, nothing to add up) — on small
         arrays; on large ones that copy's short inner loops cost twice the fold's adds."""
         if self.tiles and per_window.size < PHASE_SPLIT_MIN:
-            nd = len(self.kernel)
-            lead = per_window.ndim - 2 * nd  # (*lead, *out, *kernel) -> (*lead, out_1, k_1, out_2, k_2, ...)
-            order = tuple(range(lead)) + tuple(a for i in range(nd) for a in (lead + i, lead + nd + i))
-            return crop(per_window.transpose(order).reshape(per_window.shape[:lead] + self.padded), self.pads)
+            lead = per_window.ndim - 2 * len(self.kernel)
+            interleaved = per_window.transpose(self._interleaving(lead))
+            return crop(interleaved.reshape(per_window.shape[:lead] + self.padded), self.pads)
         return crop(fold(per_window, self.padded, self.stride, self.dilation), self.pads)
+
+    def tiled_windows(self, x: np.ndarray, fill: float) -> np.ndarray:
+        """The windows of ``x`` padded with ``fill``, ``(*lead, *out, |K|)``, when they tile it (a copy; the
+        inverse of :meth:`scatter`'s reshape)."""
+        lead = x.ndim - len(self.kernel)
+        split = pad(x, self.pads, fill).reshape(x.shape[:lead] + tuple(a for o, k in zip(self.out, self.kernel) for a in (o, k)))
+        order = self._interleaving(lead)
+        windows = split.transpose(sorted(range(len(order)), key=order.__getitem__))  # (*lead, *out, *kernel)
+        return windows.reshape(x.shape[:lead] + self.out + (-1,))
+
+    def _interleaving(self, lead: int) -> tuple[int, ...]:
+        """Axes ``(*lead, *out, *kernel)`` in the order ``(*lead, out_1, k_1, out_2, k_2, ...)``: where windows tile
+        the input, that is the input's own layout."""
+        nd = len(self.kernel)
+        return tuple(range(lead)) + tuple(a for i in range(nd) for a in (lead + i, lead + nd + i))
 
     def spread(self, share: np.ndarray) -> np.ndarray:
         """Adjoint of :meth:`window_sums`: every window's value added onto each of its elements, padding cropped.
@@ -155,8 +169,16 @@ def max_pool_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
     """Y[t] = max(window t); remembers the arg-max of every window (a running maximum over the kernel offsets)."""
     x = np.asarray(x)
     geo = PoolGeometry.of(x, nd, kernel_size, stride, padding, dilation, ceil_mode)
+    index_type = np.min_scalar_type(prod(geo.kernel))
+    if geo.tiles and x.size < PHASE_SPLIT_MIN:  # small, every element in one window: all offsets at once
+        windows = geo.tiled_windows(x, -np.inf)  # (N, C, *out, |K|)
+        running = np.maximum.accumulate(windows, axis=-1)  # the maximum of offsets 0..k (NaN wins)
+        better = first_max(windows[..., 1:], running[..., :-1])  # where offset k replaces the maximum before it
+        # pidx = the last offset that did (0 if none)
+        where = np.max(np.multiply(better, np.arange(1, windows.shape[-1], dtype=index_type)), axis=-1, initial=0)
+        return running[..., -1].copy(), MaxPoolCache(where.astype(index_type, copy=False), geo, x.dtype)
     y = np.empty(x.shape[:2] + geo.out, dtype=x.dtype)
-    argmax = np.empty(y.shape, dtype=np.min_scalar_type(prod(geo.kernel)))
+    argmax = np.empty(y.shape, dtype=index_type)
 
     def slab(rows):  # its own padded rows, running maximum and offset: they stay in cache
         taps = geo.taps(x[rows], -np.inf, flat=True)

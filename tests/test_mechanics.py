@@ -131,8 +131,9 @@ def test_column_blocks_are_im2col_of_consecutive_samples(n, groups, cg, kernel, 
 @given(st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3)), st.tuples(st.integers(1, 4), st.integers(1, 4)),
        st.booleans(), st.integers(0, 2**32 - 1))
 def test_tiling_windows_take_the_same_gradients_as_the_general_adjoints(n, kernel, out, with_nan, seed):
-    """Windows that tile the input (stride = kernel): max pooling's one-step routing and average pooling's repeat
-    equal the general per-offset loop and fold (their '+=' never meets an overlap), bit for bit."""
+    """Windows that tile the input (stride = kernel): max pooling's all-offsets-at-once forward and one-step
+    routing, and average pooling's repeat, equal the general per-offset loops and fold (their '+=' never meets
+    an overlap), bit for bit — arg-max ties and NaN included."""
     from unittest import mock
 
     from manual_grads import pooling
@@ -144,9 +145,12 @@ def test_tiling_windows_take_the_same_gradients_as_the_general_adjoints(n, kerne
     dy = rng.standard_normal(y.shape)
     avg_y, avg_cache = pooling.avg_pool_forward(x, kernel, nd=2)
     assert cache.geometry.tiles
-    fast = pooling.max_pool_backward(dy, cache)["x"], avg_cache.geometry.spread(dy)
+    fast = y, cache.argmax, pooling.max_pool_backward(dy, cache)["x"], avg_cache.geometry.spread(dy)
     with mock.patch.object(pooling, "PHASE_SPLIT_MIN", 0), \
             mock.patch.object(pooling.PoolGeometry, "tiles", property(lambda self: False)):
-        general = pooling.max_pool_backward(dy, cache)["x"], avg_cache.geometry.spread(dy)
+        general_y, general_cache = pooling.max_pool_forward(x, kernel, nd=2)
+        general = (general_y, general_cache.argmax, pooling.max_pool_backward(dy, cache)["x"],
+                   avg_cache.geometry.spread(dy))
     for f, g in zip(fast, general):
+        assert f.dtype == g.dtype
         np.testing.assert_array_equal(f, g)
