@@ -15,7 +15,8 @@ at the remembered offsets (masked adds). Average pooling sums each window one
 axis at a time; its backward spreads each window's share over the window, one
 :func:`~manual_grads.mechanics.fold` (``+=``). Where windows tile the input
 (stride = kernel) no element is shared and nothing needs adding up: the spread
-is a repeat, and a small max pool routes dY in one step. Both crop the padding.
+is a repeat, and a small max pool takes every offset at once, forward (one running
+maximum along each window) and backward (dY routed in one step). Both crop the padding.
 """
 from __future__ import annotations
 
