@@ -21,6 +21,7 @@ maximum along each window) and backward (dY routed in one step). Both crop the p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from math import ceil, floor, prod
 
 import numpy as np
@@ -68,11 +69,11 @@ class PoolGeometry:
         )
         return cls(kernel, stride, dilation, padding, pads, size, tuple(out))
 
-    @property
+    @cached_property
     def padded(self) -> tuple[int, ...]:
         return tuple(n + lo + hi for n, (lo, hi) in zip(self.size, self.pads))
 
-    @property
+    @cached_property
     def tiles(self) -> bool:
         """Whether the windows tile the padded input: stride = kernel, no dilation, nothing left over — every
         element belongs to exactly one window."""
