@@ -78,11 +78,11 @@ def single_threaded_blas():
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``np.matmul(a, b, out=out)``; a large product split into pieces run on the slab pool with BLAS
-    single-threaded: ranges of the leading stack axis (samples) when it is long enough, else (for a thin
-    inner dimension) ``SPLIT_PIECES`` blocks of the rows of ``a`` or the columns of ``b``, whichever are
-    more. Which path, and which pieces, depend on the shapes only, never on the thread count, so results
-    are the same on any number of threads."""
+    """``np.matmul(a, b, out=out)``; a product of ``POOL_MIN_WORK`` multiply-adds or more split into pieces
+    run on the slab pool with BLAS single-threaded: ranges of the leading stack axis (samples) when it is
+    long enough, else ``SPLIT_PIECES`` blocks of the rows of ``a`` or the columns of ``b``, whichever are
+    more. Which path, and the rows or columns of each piece, depend on the shapes only (a sample is the
+    same BLAS call in any range of samples), so results are the same on any number of threads."""
     (m, k), n = a.shape[-2:], b.shape[-1]
     if max(a.size * n, b.size * m) < POOL_MIN_WORK or _blas() is None:  # (multiply-adds, one operand broadcast)
         return _product(a, b, out)  # small: BLAS alone (which keeps the smallest products on one thread)
