@@ -9,7 +9,8 @@ Every op follows one pattern::
 keyed by that argument's name (``'x'``, ``'w'``, ``'b'``, ...), each with the
 shape and dtype of its input. Nothing is modified in place.
 
-This package never imports torch; the torch oracles live in ``reference``.
+This package never imports torch; the torch oracles live in ``reference``. It computes with NumPy only;
+threadpoolctl holds BLAS to one thread while its GEMMs run on its own threads (:mod:`manual_grads.gemm`).
 """
 from .activations import (
     elu_backward,
