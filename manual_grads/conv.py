@@ -199,8 +199,9 @@ def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, co
     """dW[o, c, i] = sum_{n,t} dZ[n, o, t] * Xpad[n, c, t*s + i*d] — Xpad correlated with dZ, summed over the batch.
 
     Over the columns of Xpad (every window, im2col) this correlation is a GEMM per sample,
-    dZ[n] · cols[n]ᵀ, summed: with the forward's ``cols`` (the batch folded in) one GEMM per group,
-    else over columns taken block by block. Depthwise, it is one dot product per kernel offset.
+    dZ[n] · cols[n]ᵀ, summed: over the forward's ``cols`` when it kept them (the batch folded in: one GEMM
+    per group; per sample: one GEMM each), else over columns taken block by block. Depthwise, it is one dot
+    product per kernel offset.
     :func:`conv_filter_grad_by_correlation` is the correlation itself. ``pads``: ``x_padded`` is still to be padded by them.
     """
     if geo.depthwise:  # dW[c, 0, i] = sum_{n,t} dZ[n, c, t] * Xpad[n, c, t*s + i*d], one offset at a time
