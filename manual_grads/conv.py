@@ -42,6 +42,7 @@ from .mechanics import (
     flip_spatial,
     folds_batch,
     kept_columns,
+    memoised,
     output_size,
     pad,
     resolve_padding,
@@ -71,9 +72,11 @@ class ConvGeometry:
 
     channels_per_group: tuple[int, int] = (0, 0)  # (C_in / groups, C_out / groups)
 
-    @classmethod
-    def of(cls, x_shape: tuple, w_shape: tuple, stride, padding, dilation, groups) -> "ConvGeometry":
-        """Geometry of a convolution of an input of ``x_shape`` with filters of ``w_shape``."""
+    @staticmethod
+    @memoised
+    def of(x_shape: tuple, w_shape: tuple, stride, padding, dilation, groups) -> "ConvGeometry":
+        """Geometry of a convolution of an input of ``x_shape`` with filters of ``w_shape`` (worked out once per
+        shapes and arguments: :func:`~manual_grads.mechanics.memoised`)."""
         nd = len(w_shape) - 2
         if len(x_shape) != nd + 2:
             raise ValueError(f"input must have shape (N, C, {nd} spatial dims) to match a {nd}-d filter bank; got shape {x_shape}")
@@ -98,7 +101,7 @@ class ConvGeometry:
             raise ValueError(
                 f"kernel {kernel} with dilation {dilation} does not fit the padded input {padded}"
             )
-        return cls(stride, dilation, pads, int(groups), kernel, padded, (cg, o // groups))
+        return ConvGeometry(stride, dilation, pads, int(groups), kernel, padded, (cg, o // groups))
 
 
 @dataclass(frozen=True)

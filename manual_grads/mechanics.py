@@ -43,6 +43,32 @@ Pads = tuple[tuple[int, int], ...]
 T = TypeVar("T")
 
 
+def memoised(function: Callable[..., T]) -> Callable[..., T]:
+    """``function(*args)``, remembered for hashable arguments (ints, strings, None, tuples of them), keyed on
+    their values and their repr, so ``2``, ``2.0`` and ``True`` stay apart; unhashable ones (a list, an array)
+    are computed afresh. For the geometry of a layer call: the same shapes and arguments
+    come back every step, and working them out costs more than a small layer's arithmetic. The results
+    must be immutable; errors are raised again on every call (they are not remembered)."""
+    remembered: dict = {}
+
+    def cached(*args):
+        key = (args, repr(args))  # the repr keeps 2, 2.0, True and np.int64(2) apart, which compare equal
+        try:
+            return remembered[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable argument (a list, an array)
+            return function(*args)
+        if len(remembered) >= MEMO_SIZE:
+            remembered.clear()
+        result = remembered[key] = function(*args)
+        return result
+
+    cached.__name__, cached.__qualname__, cached.__doc__ = function.__name__, function.__qualname__, function.__doc__
+    cached.__wrapped__ = function
+    return cached
+
+
 def as_tuple(value: IntOrTuple, ndim: int, name: str) -> tuple[int, ...]:
     """Broadcast an int (or a length-``ndim`` sequence) to a tuple of ints."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
@@ -355,6 +381,7 @@ SMALL_MAP = 1 << 14  # entries of kron(A_1, A_2, ...) up to which along_axes use
 DENSE_AXIS = 256  # input length up to which along_axes maps a weighted axis by GEMM
 FOLD_MAX_WINDOWS = 256  # windows per sample below which im2col folds the batch into one GEMM per group
 COLUMN_BLOCK_BYTES = 1 << 23  # im2col columns per block of samples (map_column_blocks): they stay in cache for the GEMM
+MEMO_SIZE = 1 << 10  # geometries :func:`memoised` remembers before it starts afresh
 PHASE_SPLIT_MIN = 1 << 15  # elements from which Taps splits a strided array into phases (and flattens, if asked)
 
 

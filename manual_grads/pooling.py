@@ -15,8 +15,8 @@ at the remembered offsets (masked adds). Average pooling sums each window one
 axis at a time; its backward spreads each window's share over the window, one
 :func:`~manual_grads.mechanics.fold` (``+=``). Where windows tile the input
 (stride = kernel) no element is shared and nothing needs adding up: the spread
-is a repeat, and a small max pool takes every offset at once, forward (one running
-maximum along each window) and backward (dY routed in one step). Both crop the padding.
+is a repeat, and a small max pool takes every offset at once, forward (the arg-max
+of each window) and backward (dY routed in one step). Both crop the padding.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from math import ceil, floor, prod
 import numpy as np
 
 from ._api import specialise
-from .mechanics import PHASE_SPLIT_MIN, Pads, Taps, along_axes, as_tuple, crop, fold, pad
+from .mechanics import PHASE_SPLIT_MIN, Pads, Taps, along_axes, as_tuple, crop, fold, memoised, pad
 from .slabs import map_slabs
 
 
@@ -45,29 +45,8 @@ class PoolGeometry:
     def of(cls, x: np.ndarray, nd: int, kernel_size, stride, padding, dilation, ceil_mode) -> "PoolGeometry":
         if x.ndim != nd + 2:
             raise ValueError(f"{nd}-d pooling expects input of shape (N, C, {nd} spatial dims); got shape {x.shape}")
-        kernel = as_tuple(kernel_size, nd, "kernel_size")
-        stride = kernel if stride is None or stride == () else as_tuple(stride, nd, "stride")
-        dilation = as_tuple(dilation, nd, "dilation")
-        padding = as_tuple(padding, nd, "padding")
-        if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
-            raise ValueError(f"kernel, stride, dilation must be >= 1 and padding >= 0; got {kernel}, {stride}, {dilation}, {padding}")
-        if any(p > k // 2 for p, k in zip(padding, kernel)):
-            raise ValueError(f"padding {padding} must be at most half the kernel size {kernel}")
-        size = tuple(x.shape[2:])
-        out = []
-        for n, k, s, d, p in zip(size, kernel, stride, dilation, padding):
-            span = n + 2 * p - d * (k - 1) - 1
-            o = (ceil(span / s) if ceil_mode else floor(span / s)) + 1
-            if ceil_mode and (o - 1) * s >= n + p:  # the last window must start inside the input or left padding
-                o -= 1
-            if o < 1:
-                raise ValueError(f"pooling window {kernel} (dilation {dilation}) does not fit input {size} with padding {padding}")
-            out.append(o)
-        pads = tuple(
-            (p, max(p, (o - 1) * s + d * (k - 1) + 1 - n - p))
-            for n, k, s, d, p, o in zip(size, kernel, stride, dilation, padding, out)
-        )
-        return cls(kernel, stride, dilation, padding, pads, size, tuple(out))
+        return _pool_geometry(tuple(x.shape[2:]), kernel_size, stride, padding, dilation, ceil_mode)
+
 
     @cached_property
     def padded(self) -> tuple[int, ...]:
@@ -137,6 +116,34 @@ class PoolGeometry:
         return total
 
 
+@memoised
+def _pool_geometry(size: tuple[int, ...], kernel_size, stride, padding, dilation, ceil_mode) -> PoolGeometry:
+    """Windows of a pooling of an input of spatial ``size`` (worked out once per arguments: :func:`memoised`)."""
+    nd = len(size)
+    kernel = as_tuple(kernel_size, nd, "kernel_size")
+    stride = kernel if stride is None or stride == () else as_tuple(stride, nd, "stride")
+    dilation = as_tuple(dilation, nd, "dilation")
+    padding = as_tuple(padding, nd, "padding")
+    if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
+        raise ValueError(f"kernel, stride, dilation must be >= 1 and padding >= 0; got {kernel}, {stride}, {dilation}, {padding}")
+    if any(p > k // 2 for p, k in zip(padding, kernel)):
+        raise ValueError(f"padding {padding} must be at most half the kernel size {kernel}")
+    out = []
+    for n, k, s, d, p in zip(size, kernel, stride, dilation, padding):
+        span = n + 2 * p - d * (k - 1) - 1
+        o = (ceil(span / s) if ceil_mode else floor(span / s)) + 1
+        if ceil_mode and (o - 1) * s >= n + p:  # the last window must start inside the input or left padding
+            o -= 1
+        if o < 1:
+            raise ValueError(f"pooling window {kernel} (dilation {dilation}) does not fit input {size} with padding {padding}")
+        out.append(o)
+    pads = tuple(
+        (p, max(p, (o - 1) * s + d * (k - 1) + 1 - n - p))
+        for n, k, s, d, p, o in zip(size, kernel, stride, dilation, padding, out)
+    )
+    return PoolGeometry(kernel, stride, dilation, padding, pads, size, tuple(out))
+
+
 def sum_taps(taps: Taps) -> np.ndarray:
     """Sum over the kernel offsets of their slices — every window's sum, one add per offset."""
     slices = iter(taps)
@@ -153,6 +160,12 @@ def first_max(candidate: np.ndarray, best: np.ndarray) -> np.ndarray:
     if np.isnan(candidate).any():
         better |= np.isnan(candidate) & ~np.isnan(best)
     return better
+
+
+def first_argmax(windows: np.ndarray) -> np.ndarray:
+    """Offset of every window's maximum along the last axis, by :func:`first_max`'s rule, all offsets at once:
+    the first of equal maxima (or the first NaN)."""
+    return np.argmax(windows, axis=-1)
 
 
 def accumulate(target: np.ndarray, index, values: np.ndarray) -> None:
@@ -174,11 +187,10 @@ def max_pool_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
     index_type = np.min_scalar_type(prod(geo.kernel))
     if geo.tiles and x.size < PHASE_SPLIT_MIN:  # small, every element in one window: all offsets at once
         windows = geo.tiled_windows(x, -np.inf)  # (N, C, *out, |K|)
-        running = np.maximum.accumulate(windows, axis=-1)  # the maximum of offsets 0..k (NaN wins)
-        better = first_max(windows[..., 1:], running[..., :-1])  # where offset k replaces the maximum before it
-        # pidx = the last offset that did (0 if none)
-        where = np.max(np.multiply(better, np.arange(1, windows.shape[-1], dtype=index_type)), axis=-1, initial=0)
-        return running[..., -1].copy(), MaxPoolCache(where.astype(index_type, copy=False), geo, x.dtype)
+        where = first_argmax(windows)  # pidx
+        flat = windows.reshape(-1, windows.shape[-1])
+        y = flat[np.arange(flat.shape[0]), where.reshape(-1)].reshape(where.shape)
+        return y, MaxPoolCache(where.astype(index_type), geo, x.dtype)
     y = np.empty(x.shape[:2] + geo.out, dtype=x.dtype)
     argmax = np.empty(y.shape, dtype=index_type)
 

@@ -42,6 +42,21 @@ def _set(module, attr: str, value):
     return lambda: mock.patch.object(module, attr, value)
 
 
+def _set_all(module, **values):
+    """Patch several attributes of ``module`` at once: one mistake made the same way in each place it lives."""
+    def patch():
+        stack = contextlib.ExitStack()
+        for attr, value in values.items():
+            stack.enter_context(mock.patch.object(module, attr, value))
+        return stack
+    return patch
+
+
+# of equal maxima the last wins: in the running maximum (>= instead of >) and in the all-at-once arg-max
+_TIES_TO_LAST = _set_all(pooling, first_max=lambda candidate, best: candidate >= best,
+                         first_argmax=lambda windows: windows.shape[-1] - 1 - np.argmax(windows[..., ::-1], axis=-1))
+
+
 def _in_lecture_form(module, attr: str, value):
     """A mistake inside the lecture's dX = crop(upsample(dZ) (*) flip(W)), the form students implement.
 
@@ -164,7 +179,7 @@ MUTANTS = [
     Mutant("max pool", "'=' instead of '+=' for overlapping windows", "overlapping windows not accumulated",
            _set(pooling, "accumulate", lambda target, index, values: target.__setitem__(index, values)), MAX_POOL),
     Mutant("max pool", "ties routed to the last maximum", "tie-convention mismatch",
-           _set(pooling, "first_max", lambda candidate, best: candidate >= best), MAX_POOL),
+           _TIES_TO_LAST, MAX_POOL),
     Mutant("max pool", "padding not cropped from dX", "dX", _set(pooling, "crop", lambda x, pads: x), MAX_POOL),
     Mutant("max pool", "gradient spread over the window like mean pooling", "dX",
            _backwards(MAX_POOL, lambda orig: lambda dy, c: {"x": c.geometry.scatter(np.broadcast_to(
@@ -212,7 +227,7 @@ MUTANTS = [
     Mutant("transform", "group conv dW not permuted back along the transform axis", "dW",
            _wrap(transform, "filter_bank_grad", _unpermuted_bank_grad), TRANSFORM),
     Mutant("transform", "pooling over transforms routes ties to the last maximum", "dX",
-           _set(pooling, "first_max", lambda candidate, best: candidate >= best), TRANSFORM),
+           _TIES_TO_LAST, TRANSFORM),
     Mutant("transform", "mean over transforms not divided by the group order", "dX",
            _backwards(("transform_avg_pool",), lambda orig: lambda dy, c: orig(dy * c.shape[2], c)), TRANSFORM),
     # --- depthwise -------------------------------------------------------------------

@@ -5,6 +5,7 @@ elements ``x[..., t*s + i*d]`` and accumulate exactly onto them; along_axes (kro
 gathers, tensordot) must equal applying each matrix in turn.
 """
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -154,3 +155,25 @@ def test_tiling_windows_take_the_same_gradients_as_the_general_adjoints(n, kerne
     for f, g in zip(fast, general):
         assert f.dtype == g.dtype
         np.testing.assert_array_equal(f, g)
+
+
+def test_memoised_geometry_keeps_validating_and_tells_equal_looking_arguments_apart():
+    from manual_grads import conv, pooling
+
+    x = np.zeros((1, 2, 8, 8), np.float32)
+    w = np.zeros((3, 2, 3, 3), np.float32)
+    first = conv.ConvGeometry.of(x.shape, w.shape, 2, 1, 1, 1)
+    assert conv.ConvGeometry.of(x.shape, w.shape, 2, 1, 1, 1) is first  # remembered
+    assert conv.ConvGeometry.of(x.shape, w.shape, [2, 2], 1, 1, 1) == first  # a list: computed afresh, the same
+    for bad in (2.0, True, (2, 2.0)):  # equal to 2 (or (2, 2)) as dict keys, but not valid arguments
+        with pytest.raises((TypeError, ValueError)):
+            conv.ConvGeometry.of(x.shape, w.shape, bad, 1, 1, 1)
+    assert pooling.PoolGeometry.of(x, 2, 2, None, 0, 1, False).out == (4, 4)
+    with pytest.raises(TypeError):
+        pooling.PoolGeometry.of(x, 2, 2.0, None, 0, 1, False)
+    with pytest.raises(ValueError):  # the input's rank is checked on every call
+        pooling.PoolGeometry.of(x[0], 2, 2, None, 0, 1, False)
+    calls = []
+    square = mechanics.memoised(lambda v: calls.append(v) or v * v)
+    assert [square(3), square(3), square(np.int64(3)), square(3.0)] == [9, 9, 9, 9.0]
+    assert calls == [3, np.int64(3), 3.0]
