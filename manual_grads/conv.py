@@ -26,8 +26,8 @@ from ._api import specialise
 from math import prod
 
 from .gemm import matmul
-from .slabs import map_slabs
 from .mechanics import (
+    ChannelPlanes,
     Taps,
     col2im,
     map_blocks,
@@ -37,7 +37,6 @@ from .mechanics import (
     as_tuple,
     channels_to_batch,
     correlate,
-    depthwise_weights,
     crop,
     flip_spatial,
     folds_batch,
@@ -153,17 +152,18 @@ def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndar
         return correlate(dz, flip_spatial(swap_in_out(w, geo.groups)), geo.stride, geo.dilation, geo.groups, pads=margins)
     if geo.depthwise:  # one multiply-add per kernel offset: dXpad[..., t*s + i*d] += w[:, 0, i] * dZ
         dx_padded = np.empty(dz.shape[:2] + geo.padded, np.result_type(dz, w))
+        planes = ChannelPlanes(dz.shape[0], geo.padded, geo.kernel, geo.stride, geo.dilation, dz.shape[2:])
+        dzs, dxs = planes.arrange(dz), planes.arrange(dx_padded)
 
         def slab(rows):  # each slab accumulates into zero taps of its own rows, which stay in cache
-            dxp = Taps.zeros(dz[rows].shape[:2], geo.padded, geo.kernel, geo.stride, geo.dilation, dz.shape[2:],
-                             dx_padded.dtype, flat=True)
-            runs = dxp.pack(dz[rows])  # zeros between rows: they add nothing
+            dxp = Taps.zeros(dzs[rows].shape[:dzs.ndim - len(planes.size)], planes.size, planes.kernel, planes.stride,
+                             planes.dilation, planes.out, dx_padded.dtype, flat=True)
+            runs = dxp.pack(dzs[rows])  # zeros between rows: they add nothing
             product = np.empty(runs.shape, dtype=dx_padded.dtype)
-            targets = [target for _, target in dxp]
-            for target, weight in zip(targets, depthwise_weights(w, np.ndindex(*geo.kernel), runs.ndim)):
+            for (_, target), weight in zip(dxp, planes.weights(w, rows, runs.ndim)):
                 target += np.multiply(runs, weight, out=product)
-            dxp.assemble(out=dx_padded[rows])
-        map_slabs(slab, dz.shape[0], dx_padded[0].nbytes)
+            dxp.assemble(out=dxs[rows])
+        planes.map(slab, dxs, dx_padded.itemsize)
         return crop(dx_padded, geo.pads)
     n, o = dz.shape[:2]
     g = geo.groups
@@ -208,13 +208,17 @@ def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, co
     :func:`conv_filter_grad_by_correlation` is the correlation itself. ``pads``: ``x_padded`` is still to be padded by them.
     """
     if geo.depthwise:  # dW[c, 0, i] = sum_{n,t} dZ[n, c, t] * Xpad[n, c, t*s + i*d], one offset at a time
-        def slab(rows):  # this slab's share of every offset's sum, (C, |K|), from its own padded rows
-            taps = Taps(x_padded[rows], geo.kernel, geo.stride, geo.dilation, dz.shape[2:], pads, flat=True)
+        size = tuple(n + lo + hi for n, (lo, hi) in zip(x_padded.shape[2:], pads)) if pads else x_padded.shape[2:]
+        planes = ChannelPlanes(dz.shape[0], size, geo.kernel, geo.stride, geo.dilation, dz.shape[2:])
+        xs, dzs = planes.arrange(x_padded), planes.arrange(dz)
+
+        def slab(rows):  # this slab's share of every offset's sum, per (row, channel), from its own padded rows
+            taps = Taps(xs[rows], planes.kernel, planes.stride, planes.dilation, planes.out, planes.pads(pads), flat=True)
             views = [view.reshape(view.shape[:2] + (-1,)) for _, view in taps]
-            runs = taps.pack(dz[rows]).reshape(views[0].shape)  # zeros between rows: they add nothing
-            return np.stack([np.einsum("ncl,ncl->c", runs, view) for view in views], axis=1)
-        per_sample = x_padded[0].nbytes if x_padded.shape[0] else 0
-        dw = sum(map_slabs(slab, dz.shape[0], per_sample))
+            runs = taps.pack(dzs[rows]).reshape(views[0].shape)  # zeros between rows: they add nothing
+            return np.stack([np.vecdot(runs, view) for view in views], axis=-1)
+        shares = np.concatenate(planes.map(slab, xs, x_padded.itemsize))  # (N, C, |K|), or (C, 1, |K|) batch in planes
+        dw = shares.sum(axis=1 if planes.batch_in else 0)
         return dw.reshape((dz.shape[1], 1) + geo.kernel).astype(np.result_type(dz, x_padded), copy=False)
     x_padded = pad(x_padded, pads) if pads else x_padded
     n, o = dz.shape[:2]

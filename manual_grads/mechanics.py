@@ -381,6 +381,7 @@ SMALL_MAP = 1 << 14  # entries of kron(A_1, A_2, ...) up to which along_axes use
 DENSE_AXIS = 256  # input length up to which along_axes maps a weighted axis by GEMM
 FOLD_MAX_WINDOWS = 256  # windows per sample below which im2col folds the batch into one GEMM per group
 COLUMN_BLOCK_BYTES = 1 << 23  # im2col columns per block of samples (map_column_blocks): they stay in cache for the GEMM
+BATCH_IN_PLANE_MAX = 1 << 11  # (phase) plane elements below which depthwise runs span the batch (ChannelPlanes)
 MEMO_SIZE = 1 << 10  # geometries :func:`memoised` remembers before it starts afresh
 PHASE_SPLIT_MIN = 1 << 15  # elements from which Taps splits a strided array into phases (and flattens, if asked)
 
@@ -589,33 +590,74 @@ def col2im(
     return fold(np.moveaxis(per_window, tuple(range(2, 2 + nd)), tuple(range(2 + nd, 2 + 2 * nd))), size, stride, dilation)
 
 
-def depthwise_weights(w: np.ndarray, offsets, ndim: int) -> list[np.ndarray]:
-    """Per kernel offset, the depthwise filters' weights ``w[:, 0, i]`` shaped to broadcast over
-    ``ndim``-d per-offset slices ``(N, C, ...)``."""
-    return [w[(slice(None), 0) + offset].reshape((-1,) + (1,) * (ndim - 2)) for offset in offsets]
+class ChannelPlanes:
+    """How the depthwise loops (:func:`depthwise_correlate` and the depthwise gradients) see ``(N, C, *S)``
+    operands: per kernel offset, one multiply-add over every channel's flat run (:class:`Taps`, ``flat``),
+    the channel's weight broadcast along it.
+
+    Each run is one NumPy inner loop, which costs ~0.1 µs besides its arithmetic; a run over one small plane
+    (28×28) is mostly that overhead. So where a (phase) plane has fewer than ``BATCH_IN_PLANE_MAX`` elements,
+    the batch joins the planes: the operands are seen as ``(C, 1, N, *S)`` — the batch a leading spatial
+    axis of kernel, stride and dilation 1 — so one run spans a channel's N planes, and slabs are blocks of
+    channels rather than of samples. The sums are the same; only their layout changes.
+    ``size``: the (padded) spatial size the taps read; ``out``: the window positions.
+    """
+
+    def __init__(self, batch: int, size, kernel, stride, dilation, out):
+        plane = prod(-(-n // s) for n, s in zip(size, stride))
+        self.batch_in = batch > 1 and plane < BATCH_IN_PLANE_MAX
+        unit = (1,) if self.batch_in else ()
+        self.kernel, self.stride, self.dilation = unit + tuple(kernel), unit + tuple(stride), unit + tuple(dilation)
+        self.size = ((batch,) if self.batch_in else ()) + tuple(size)
+        self.out = ((batch,) if self.batch_in else ()) + tuple(out)
+        self.batch_axis = 2 if self.batch_in else 0  # where the batch sits in an arranged array
+
+    def arrange(self, a: np.ndarray) -> np.ndarray:
+        """``(N, C, *S)`` as the loops see it (a view): ``(C, 1, N, *S)`` with the batch in the planes, else as it is."""
+        return a.swapaxes(0, 1)[:, None] if self.batch_in else a
+
+    def pads(self, pads: Pads | None) -> Pads | None:
+        """Padding of the spatial axes, extended to the arranged ones (none along the batch)."""
+        return ((0, 0),) + tuple(pads) if pads and self.batch_in else pads
+
+    def weights(self, w: np.ndarray, rows: slice, ndim: int) -> list[np.ndarray]:
+        """Per kernel offset, the filters' weights ``w[c, 0, i]`` shaped to broadcast over a slab's ``ndim``-d
+        slices: along the channel axis — the first with the batch in the planes (this slab's ``rows`` of C),
+        else the second (every channel)."""
+        if self.batch_in:
+            return [w[(rows, 0) + offset].reshape((-1,) + (1,) * (ndim - 1)) for offset in np.ndindex(*self.kernel[1:])]
+        return [w[(slice(None), 0) + offset].reshape((-1,) + (1,) * (ndim - 2)) for offset in np.ndindex(*self.kernel)]
+
+    def map(self, body: Callable[[slice], T], arranged: np.ndarray, itemsize: int) -> list[T]:
+        """:func:`~manual_grads.slabs.map_slabs` over the first axis of an arranged operand whose taps read ``size``."""
+        per_row = prod(arranged.shape[1:arranged.ndim - len(self.size)] + self.size) * itemsize
+        return map_slabs(body, arranged.shape[0], per_row)
 
 
 def depthwise_correlate(x: np.ndarray, w: np.ndarray, stride, dilation, count=None, pads: Pads | None = None) -> np.ndarray:
     """Correlation with one input and one output channel per group (depthwise), of ``pad(x, pads)``:
-    K·K fused multiply-adds ``y += w[:, 0, i] * taps[i]`` over flat :class:`Taps`. Slab by slab: each
-    slab pads (and phase-splits) its own rows and sums in buffers of its own, which stay in cache,
-    then writes its rows of the result — no padded copy of the whole batch is ever made."""
+    K·K fused multiply-adds ``y += w[:, 0, i] * taps[i]`` over flat :class:`Taps` (laid out by
+    :class:`ChannelPlanes`). Slab by slab: each slab pads (and phase-splits) its own rows and sums in
+    buffers of its own, which stay in cache, then writes its rows of the result — no padded copy of the
+    whole batch is ever made."""
     kernel = w.shape[2:]
     size = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads)) if pads else x.shape[2:]
     out = tuple(count) if count is not None else tuple(
         output_size(n, k, s, d) for n, k, s, d in zip(size, kernel, stride, dilation))
     y = np.empty(x.shape[:2] + out, dtype=np.result_type(x, w))
+    planes = ChannelPlanes(x.shape[0], size, kernel, stride, dilation, out)
+    xs, ys = planes.arrange(x), planes.arrange(y)
 
     def slab(rows):
-        taps = Taps(x[rows], kernel, stride, dilation, out, pads, flat=True)
+        taps = Taps(xs[rows], planes.kernel, planes.stride, planes.dilation, planes.out, planes.pads(pads), flat=True)
         views = [view for _, view in taps]
-        weights = depthwise_weights(w, np.ndindex(*kernel), views[0].ndim)
+        weights = planes.weights(w, rows, views[0].ndim)
         total = np.multiply(views[0], weights[0], dtype=y.dtype)
         product = np.empty_like(total)
         for view, weight in zip(views[1:], weights[1:]):
             total += np.multiply(view, weight, out=product)
-        y[rows] = taps.unpack(total)
-    map_slabs(slab, x.shape[0], prod(x.shape[1:2] + size) * y.itemsize)
+        ys[rows] = taps.unpack(total)
+    planes.map(slab, xs, y.itemsize)
     return y
 
 
