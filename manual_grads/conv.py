@@ -216,7 +216,7 @@ def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, co
             taps = Taps(xs[rows], planes.kernel, planes.stride, planes.dilation, planes.out, planes.pads(pads), flat=True)
             views = [view.reshape(view.shape[:2] + (-1,)) for _, view in taps]
             runs = taps.pack(dzs[rows]).reshape(views[0].shape)  # zeros between rows: they add nothing
-            return np.stack([np.vecdot(runs, view) for view in views], axis=-1)
+            return np.stack([np.einsum("abl,abl->ab", runs, view) for view in views], axis=-1)
         shares = np.concatenate(planes.map(slab, xs, x_padded.itemsize))  # (N, C, |K|), or (C, 1, |K|) batch in planes
         dw = shares.sum(axis=1 if planes.batch_in else 0)
         return dw.reshape((dz.shape[1], 1) + geo.kernel).astype(np.result_type(dz, x_padded), copy=False)
