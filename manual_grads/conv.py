@@ -168,11 +168,11 @@ def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndar
     n, o = dz.shape[:2]
     g = geo.groups
     w_t = w.reshape(g, o // g, -1).transpose(0, 2, 1)  # (G, Cg*|K|, Og)
-    per_sample = dz.reshape(n, g, o // g, -1)
-    windows = per_sample.shape[-1]
+    windows = prod(dz.shape[2:])
+    per_sample = dz.reshape(n, g, o // g, windows)
     if folds_batch(windows):  # few windows per sample: one GEMM per group over the whole batch's dZ
         dcols = matmul(w_t, per_sample.transpose(1, 2, 0, 3).reshape(g, o // g, n * windows))  # (G, Cg*|K|, N*|T|)
-        dcols = dcols.reshape(g, -1, n, windows).transpose(2, 0, 1, 3)
+        dcols = dcols.reshape(g, w_t.shape[1], n, windows).transpose(2, 0, 1, 3)
         return crop(col2im(dcols, geo.padded, geo.kernel, dz.shape[2:], geo.stride, geo.dilation), geo.pads)
     dx_padded = np.empty((n, g * cg) + geo.padded, np.result_type(dz, w))
 
@@ -217,13 +217,13 @@ def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, co
             views = [view.reshape(view.shape[:2] + (-1,)) for _, view in taps]
             runs = taps.pack(dzs[rows]).reshape(views[0].shape)  # zeros between rows: they add nothing
             return np.stack([np.einsum("abl,abl->ab", runs, view) for view in views], axis=-1)
-        shares = np.concatenate(planes.map(slab, xs, x_padded.itemsize))  # (N, C, |K|), or (C, 1, |K|) batch in planes
-        dw = shares.sum(axis=1 if planes.batch_in else 0)
+        shares = planes.map(slab, xs, x_padded.itemsize)  # (N, C, |K|), or (C, 1, |K|) batch in planes, in slabs
+        dw = np.concatenate(shares).sum(axis=1 if planes.batch_in else 0) if shares else np.zeros((dz.shape[1], prod(geo.kernel)))
         return dw.reshape((dz.shape[1], 1) + geo.kernel).astype(np.result_type(dz, x_padded), copy=False)
     x_padded = pad(x_padded, pads) if pads else x_padded
     n, o = dz.shape[:2]
     g = geo.groups
-    per_sample = dz.reshape(n, g, o // g, -1)
+    per_sample = dz.reshape(n, g, o // g, prod(dz.shape[2:]))
     # per sample, dWᵀ = cols · dZᵀ, (Cg*|K|, Og): BLAS runs this orientation faster than dZ · colsᵀ when there
     # are few output channels (64 channels, 3×3, 56×56: 3.0 ms instead of 3.6 a sample, one thread)
     if cols is None:  # one GEMM per sample, over its block of columns; then the sum over samples
@@ -232,11 +232,11 @@ def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, co
                           x_padded, geo.kernel, geo.stride, geo.dilation, g, dz.shape[2:], out_channels=o // g)
         dw = products.sum(axis=0).transpose(0, 2, 1)  # the same sums however the samples were blocked
     elif cols.ndim == 3:  # the batch folded into the columns (G, Cg*|K|, N*|T|): one GEMM per group
-        dz_folded = per_sample.transpose(1, 2, 0, 3).reshape(g, o // g, -1)
+        dz_folded = per_sample.transpose(1, 2, 0, 3).reshape(g, o // g, n * per_sample.shape[-1])
         dw = matmul(dz_folded, cols.transpose(0, 2, 1))  # (G, Og, Cg*|K|)
     else:  # one GEMM per sample, summed
         dw = matmul(cols, per_sample.transpose(0, 1, 3, 2)).sum(axis=0).transpose(0, 2, 1)
-    return np.ascontiguousarray(dw).reshape((o, -1) + geo.kernel)
+    return np.ascontiguousarray(dw).reshape((o, x_padded.shape[1] // g) + geo.kernel)
 
 
 def conv_filter_grad_by_correlation(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry) -> np.ndarray:

@@ -205,7 +205,7 @@ def fold(
         for view, values in pieces:
             view[rows] += values[rows]
     if lead:
-        map_slabs(slab, lead[0], target.data[0].nbytes)
+        map_slabs(slab, lead[0], target.data.nbytes // max(lead[0], 1))
     else:
         slab(Ellipsis)
     return target.assemble()
@@ -315,7 +315,7 @@ class Taps:
         if not self.flat:
             return plane[(Ellipsis,) + tuple(slice(r, r + o) for r, o in zip(starts, self.out))]
         first = sum(r * st for r, st in zip(starts, self._row_strides))
-        return plane.reshape(plane.shape[: plane.ndim - nd] + (-1,))[..., first:first + self.span]
+        return plane.reshape(plane.shape[: plane.ndim - nd] + (prod(plane.shape[plane.ndim - nd:]),))[..., first:first + self.span]
 
     @cached_property
     def _slices(self) -> list[list[slice]]:
@@ -698,7 +698,7 @@ def correlate(
         cols = im2col(x, w.shape[2:], stride, dilation, groups, count, fold=True)
     y = matmul(w.reshape(groups, og, -1), cols)  # (N, G, Og, |T|), or folded (G, Og, N*|T|)
     if cols.ndim == 3:
-        y = np.ascontiguousarray(y.reshape(o, n, -1).swapaxes(0, 1))
+        y = np.ascontiguousarray(y.reshape(o, n, prod(out)).swapaxes(0, 1))
     return y.reshape((n, o) + out)
 
 

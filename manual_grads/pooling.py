@@ -76,7 +76,7 @@ class PoolGeometry:
         split = pad(x, self.pads, fill).reshape(x.shape[:lead] + tuple(a for o, k in zip(self.out, self.kernel) for a in (o, k)))
         order = self._interleaving(lead)
         windows = split.transpose(sorted(range(len(order)), key=order.__getitem__))  # (*lead, *out, *kernel)
-        return windows.reshape(x.shape[:lead] + self.out + (-1,))
+        return windows.reshape(x.shape[:lead] + self.out + (prod(self.kernel),))
 
     def _interleaving(self, lead: int) -> tuple[int, ...]:
         """Axes ``(*lead, *out, *kernel)`` in the order ``(*lead, out_1, k_1, out_2, k_2, ...)``: where windows tile
@@ -207,7 +207,7 @@ def max_pool_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
             # (arithmetic, which vectorises; a masked copy does not)
             np.maximum(where, np.multiply(better, argmax.dtype.type(k), out=step), out=where)
         y[rows], argmax[rows] = taps.unpack(best), taps.unpack(where)
-    map_slabs(slab, x.shape[0], x[0].nbytes)
+    map_slabs(slab, x.shape[0], x.nbytes // max(x.shape[0], 1))
     return y, MaxPoolCache(argmax, geo, x.dtype)
 
 
@@ -238,7 +238,7 @@ def max_pool_backward(dy, cache: MaxPoolCache) -> dict[str, np.ndarray]:
                 np.copyto(routed, dy_runs, where=chosen)
             accumulate(target, Ellipsis, routed)
         dxp.assemble(out=dx_padded[rows])
-    map_slabs(slab, dy.shape[0], dx_padded[0].nbytes)
+    map_slabs(slab, dy.shape[0], dx_padded.nbytes // max(dy.shape[0], 1))
     return {"x": crop(dx_padded, geo.pads)}
 
 

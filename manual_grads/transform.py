@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from math import prod
 
 import numpy as np
 
@@ -128,7 +129,7 @@ def transform_conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, group=
             f"with |G| = order of {group!r}; got x {x.shape}, w {w.shape}"
         )
     bank = filter_bank(w, group)
-    z, conv_cache = conv_forward(x.reshape((x.shape[0], -1) + x.shape[-2:]), bank, None, stride, padding, dilation)
+    z, conv_cache = conv_forward(x.reshape((x.shape[0], prod(x.shape[1:-2])) + x.shape[-2:]), bank, None, stride, padding, dilation)
     z = z.reshape((x.shape[0], w.shape[0], len(GROUPS[group])) + z.shape[2:])
     return add_bias(z, b), TransformConvCache(conv_cache, x.shape, w.shape, group, b is not None)
 
@@ -136,7 +137,7 @@ def transform_conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, group=
 def transform_conv_backward(dz, cache: TransformConvCache) -> dict[str, np.ndarray]:
     """dX: conv2d's input gradient through the bank; dW = Σ_g T_g⁻¹(dW_g); db = Σ_{n,g,space} dZ."""
     dz = np.asarray(dz)
-    flat = dz.reshape((dz.shape[0], -1) + dz.shape[3:])
+    flat = dz.reshape((dz.shape[0], prod(dz.shape[1:3])) + dz.shape[3:])
     grads = conv_backward(flat, cache.conv)
     out = {"x": grads["x"].reshape(cache.x_shape), "w": filter_bank_grad(grads["w"], cache.w_shape, cache.group)}
     if cache.has_bias:
