@@ -610,7 +610,6 @@ class ChannelPlanes:
         self.kernel, self.stride, self.dilation = unit + tuple(kernel), unit + tuple(stride), unit + tuple(dilation)
         self.size = ((batch,) if self.batch_in else ()) + tuple(size)
         self.out = ((batch,) if self.batch_in else ()) + tuple(out)
-        self.batch_axis = 2 if self.batch_in else 0  # where the batch sits in an arranged array
 
     def arrange(self, a: np.ndarray) -> np.ndarray:
         """``(N, C, *S)`` as the loops see it (a view): ``(C, 1, N, *S)`` with the batch in the planes, else as it is."""

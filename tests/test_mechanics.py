@@ -157,6 +157,36 @@ def test_tiling_windows_take_the_same_gradients_as_the_general_adjoints(n, kerne
         np.testing.assert_array_equal(f, g)
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("n, size", [(1, 60), (3, 30), (2, 70)])
+def test_depthwise_layouts_give_the_same_sums(n, size, stride):
+    """ChannelPlanes: the batch in each channel's planes, or each sample's planes on their own (both with
+    arrays large enough to be flattened), give the same forward and dX bit for bit (every element is summed
+    in the same order) and the same dW; and both equal the grouped GEMM path (im2col), which shares none of their code."""
+    from unittest import mock
+
+    from manual_grads import conv, slabs
+    rng = np.random.default_rng(size + stride)
+    x = rng.standard_normal((n, 12, size, size))
+    w = rng.standard_normal((12, 1, 3, 3))
+
+    def step():
+        y, cache = conv.conv_forward(x, w, None, stride, 1, 1, 12)
+        return (y, *conv.conv_backward(np.cos(y), cache).values())
+    results = {}
+    for name, threshold in (("batch in planes", 1 << 30), ("per sample", 0)):
+        with mock.patch.object(mechanics, "BATCH_IN_PLANE_MAX", threshold), \
+                mock.patch.object(slabs, "BLOCK_BYTES", 1 << 15):  # slabs of a few channels, or of one sample
+            results[name] = step()
+    with mock.patch.object(conv.ConvGeometry, "depthwise", property(lambda self: False)):
+        by_gemm = step()
+    for a, b, c in zip(results["batch in planes"], results["per sample"], by_gemm):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-12)
+        np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-11)
+    for a, b in zip(results["batch in planes"][:2], results["per sample"][:2]):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_memoised_geometry_keeps_validating_and_tells_equal_looking_arguments_apart():
     from manual_grads import conv, pooling
 
