@@ -20,7 +20,8 @@ its forward and backward from these pieces:
 * :func:`im2col` — the windows copied once into GEMM columns, and its adjoint :func:`col2im`;
 * :func:`correlate` — grouped N-d cross-correlation as per-sample GEMMs over
   those columns (K·K fused multiply-adds over :class:`Taps` when each group has one
-  channel); the conv forward, its input gradient and its filter gradient are all calls to it;
+  channel, laid out by :class:`ChannelPlanes`); the conv forward, its input gradient and
+  its filter gradient are all calls to it;
 * :func:`along_axes` — a separable linear map, one matrix per spatial axis
   (interpolation, adaptive pooling); its adjoint uses the transposes.
 """
