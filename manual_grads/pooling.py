@@ -43,10 +43,10 @@ class PoolGeometry:
 
     @classmethod
     def of(cls, x: np.ndarray, nd: int, kernel_size, stride, padding, dilation, ceil_mode) -> "PoolGeometry":
+        """The windows of an ``nd``-d pooling of ``x`` (the rank checked here, the rest by :func:`_pool_geometry`)."""
         if x.ndim != nd + 2:
             raise ValueError(f"{nd}-d pooling expects input of shape (N, C, {nd} spatial dims); got shape {x.shape}")
         return _pool_geometry(tuple(x.shape[2:]), kernel_size, stride, padding, dilation, ceil_mode)
-
 
     @cached_property
     def padded(self) -> tuple[int, ...]:
