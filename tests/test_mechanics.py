@@ -98,12 +98,13 @@ def test_im2col_per_sample_and_folded_give_the_same_products(n, groups, channels
     np.testing.assert_allclose(grads[0], conv.conv_filter_grad(dz, x, geo), rtol=1e-12, atol=1e-12)  # column blocks
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.integers(1, 5), st.integers(1, 2), st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3)),
-       st.integers(1, 2), st.integers(0, 4), st.integers(0, 2**32 - 1))
+       st.integers(1, 2), st.sampled_from([0, 0.3, 0.5, 1, 2, 3, 4]), st.integers(0, 2**32 - 1))
 def test_column_blocks_are_im2col_of_consecutive_samples(n, groups, cg, kernel, stride, block_samples, seed):
-    """Blocks of any size (one sample, several, a ragged last block, the whole batch) cover the batch in
-    order and each is im2col of its samples; the GEMMs over them equal those over the whole batch's columns."""
+    """Blocks of any size (one sample, several, a ragged last block, the whole batch; a part of one sample's
+    windows, down to a single row of them) cover the batch's columns once, in order, each im2col of its samples
+    and windows; the GEMMs over them equal those over the whole batch's columns."""
     from unittest import mock
 
     from manual_grads import conv
@@ -112,18 +113,26 @@ def test_column_blocks_are_im2col_of_consecutive_samples(n, groups, cg, kernel, 
     w = rng.standard_normal((2 * groups, cg) + kernel)
     strides = (stride, stride)
     per_sample = groups * cg * int(np.prod(kernel)) * int(np.prod(mechanics.windows(x, kernel, strides, (1, 1)).shape[2:4])) * 8
-    with mock.patch.object(mechanics, "COLUMN_BLOCK_BYTES", block_samples * per_sample), \
+    with mock.patch.object(mechanics, "COLUMN_BLOCK_BYTES", int(block_samples * per_sample)), \
             mock.patch.object(mechanics, "FOLD_MAX_WINDOWS", 1), \
             mock.patch.object(gemm, "POOL_MIN_WORK", 0):  # never the batch folded into one GEMM, always blocks
-        blocks = mechanics.map_column_blocks(lambda rows, cols: (rows, cols.copy()), x, kernel, strides, (1, 1), groups,
-                                             out_channels=2)
+        blocks = mechanics.map_column_blocks(lambda rows, span, cols: (rows, span, cols.copy()), x, kernel, strides,
+                                             (1, 1), groups, out_channels=2)
         y = mechanics.correlate(x, w, strides, (1, 1), groups, cols=None)
         geo = conv.ConvGeometry.of(x.shape, w.shape, stride, 0, 1, groups)
         dz = rng.standard_normal(y.shape)
         dw = conv.conv_filter_grad(dz, x, geo)
     whole = mechanics.im2col(x, kernel, strides, (1, 1), groups)
-    assert [rows.start for rows, _ in blocks] == sorted({rows.start for rows, _ in blocks}) and blocks[0][0].start == 0
-    np.testing.assert_array_equal(np.concatenate([cols for _, cols in blocks]), whole)
+    starts = [(rows.start, span.start) for rows, span, _ in blocks]
+    assert starts == sorted(starts) and starts[0] == (0, 0)
+    covered = np.zeros(whole.shape, int)
+    for rows, span, cols in blocks:
+        np.testing.assert_array_equal(cols, whole[rows, ..., span])
+        covered[rows, ..., span] += 1
+    assert (covered == 1).all()
+    if block_samples < 1 and whole.shape[-1] > 1 and (kernel, stride) != ((1, 1), 1):  # a sample's columns past the
+        # block size (and copied: 1×1 stride-1 columns are views, a block per thread) are taken in spans
+        assert any(span != slice(0, whole.shape[-1]) for _, span, _ in blocks)
     np.testing.assert_allclose(y, mechanics.correlate(x, w, strides, (1, 1), groups, cols=whole), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(dw, conv.conv_filter_grad(dz, x, geo, whole), rtol=1e-12, atol=1e-12)
 

@@ -77,6 +77,24 @@ def test_strided_conv_and_average_pool_are_bitwise_identical_on_threads(threads)
     _assert_identical(*_both(threads, pool))
 
 
+def test_conv_with_samples_in_spans_of_windows_is_bitwise_identical_on_threads(threads, monkeypatch):
+    """Columns of one sample taken in spans of its window rows (here a third of a sample per block): every block's
+    GEMM on some thread, dW summed over the blocks in block order — the same bits on one thread or three.
+    (BLAS held to one thread throughout, as it is when one thread is asked for: OMP_NUM_THREADS=1.)"""
+    from threadpoolctl import threadpool_limits
+
+    from manual_grads import gemm
+    w = RNG.standard_normal((8, 24, 3, 3))
+    monkeypatch.setattr(gemm, "POOL_MIN_WORK", 0)
+    monkeypatch.setattr(mechanics, "FOLD_MAX_WINDOWS", 1)
+    monkeypatch.setattr(mechanics, "COLUMN_BLOCK_BYTES", 24 * 9 * 45 * 47 * 8 // 3)
+    spans = mechanics.map_column_blocks(lambda rows, span, cols: span, X, (3, 3), (1, 1), (1, 1), out_channels=8)
+    assert len(spans) == 3 * len(X)
+    conv = _forward_backward(mg.conv2d_forward, mg.conv2d_backward, X, w, None, stride=1, padding=1)
+    with threadpool_limits(1, user_api="blas"):
+        _assert_identical(*_both(threads, conv))
+
+
 def test_copies_are_exact_on_threads(threads):
     """pad, the stride-phase split and merge, contiguous copies and im2col/fold on several threads."""
     def run():
