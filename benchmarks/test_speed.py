@@ -3,8 +3,13 @@
     python -m pytest --benchmark-only                       # every family
     python -m pytest --benchmark-only -k conv2d --benchmark-json bench.json
     python scripts/bench_table.py bench.json                # the table: manual ms, torch ms, ratio, GFLOP/s
+
+One more benchmark, the yardstick: NumPy's own float32 GEMM (2048³, BLAS on every core) in the same run,
+so the table can give each convolution's GFLOP/s as a share of it.
 """
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import pytest
@@ -53,3 +58,18 @@ def test_speed(benchmark, bench, side):
     benchmark.group = bench.group
     benchmark.extra_info.update(op=bench.op, shape=bench.name, side=side, gflop=bench.gflop)
     benchmark.pedantic(step, rounds=11, warmup_rounds=2, iterations=1)
+
+
+GEMM_SIZE = 2048
+
+
+def test_numpy_gemm(benchmark):
+    """NumPy's float32 GEMM, 2048³ on every core: the throughput a convolution's GFLOP/s is compared with."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((GEMM_SIZE, GEMM_SIZE)).astype(np.float32) for _ in range(2))
+    out = np.empty_like(a)
+    benchmark.group = "numpy gemm"
+    benchmark.extra_info.update(op="numpy_gemm", shape=f"{GEMM_SIZE}x{GEMM_SIZE}x{GEMM_SIZE}", side="numpy",
+                                gflop=2 * GEMM_SIZE ** 3 / 1e9)
+    benchmark.pedantic(np.matmul, args=(a, b), kwargs={"out": out}, rounds=11, warmup_rounds=2, iterations=1)
+    time.sleep(0.3)  # BLAS's threads spin for ~0.1 s after a call: let them stop before the next benchmark

@@ -1,10 +1,12 @@
-"""Markdown table from a pytest-benchmark JSON file: op, shape, manual ms, torch ms, ratio, GFLOP/s.
+"""Markdown table from a pytest-benchmark JSON file: op, shape, manual ms, torch ms, ratio, GFLOP/s, share of NumPy's GEMM.
 
     python -m pytest --benchmark-only --benchmark-json bench.json
     python scripts/bench_table.py bench.json [more.json ...] [--out docs/benchmarks.md]
 
 Times are the median of the rounds; the ratio is manual / torch from the same run
-(< 1: manual_grads is faster). The last line is the geometric mean of the ratios.
+(< 1: manual_grads is faster). The last lines are the geometric mean of the ratios and NumPy's own
+GEMM throughput in the same run (the ``numpy_gemm`` benchmark), with the share of it that manual_grads
+reaches on the largest convolutions (at least half the FLOPs of the largest benchmark).
 Given several runs' JSON files, the table is the last run's, and a line lists every
 run's geometric mean, to show how much the machine's noise moves it.
 """
@@ -29,10 +31,35 @@ def geometric_mean(data: dict) -> float:
     return math.exp(sum(map(math.log, ratios)) / len(ratios)) if ratios else float("nan")
 
 
+def gemm_rate(data: dict) -> float | None:
+    """GFLOP/s of NumPy's own GEMM in this run (the ``numpy_gemm`` benchmark), if it ran."""
+    for sides in side_by_side(data).values():
+        if "numpy" in sides:
+            seconds, gflop = sides["numpy"]
+            return gflop / seconds
+    return None
+
+
+def largest(data: dict) -> list[tuple[str, str]]:
+    """The benchmarks with at least half the FLOPs of the largest one (op, shape), largest first."""
+    flops = {key: s["manual"][1] for key, s in side_by_side(data).items() if "manual" in s and s["manual"][1]}
+    top = max(flops.values(), default=0)
+    return sorted((key for key, f in flops.items() if f >= top / 2), key=lambda key: -flops[key])
+
+
+def gemm_shares(data: dict) -> dict[tuple[str, str], float]:
+    """Manual GFLOP/s over NumPy's GEMM GFLOP/s for the largest benchmarks (empty without the yardstick)."""
+    rate, rows = gemm_rate(data), side_by_side(data)
+    if not rate:
+        return {}
+    return {key: rows[key]["manual"][1] / rows[key]["manual"][0] / rate for key in largest(data)}
+
+
 def table(data: dict) -> str:
     rows = side_by_side(data)
-    lines = ["| op | shape | manual ms | torch ms | manual / torch | manual GFLOP/s | torch GFLOP/s |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    rate_numpy = gemm_rate(data)
+    lines = ["| op | shape | manual ms | torch ms | manual / torch | manual GFLOP/s | torch GFLOP/s | manual / NumPy GEMM |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     ratios = []
     for (op, shape), sides in rows.items():
         if not {"manual", "torch"} <= set(sides):
@@ -40,13 +67,20 @@ def table(data: dict) -> str:
         (m, gflop), (t, _) = sides["manual"], sides["torch"]
         ratios.append(m / t)
         rate = lambda s: f"{gflop / s:.1f}" if gflop else "–"  # noqa: E731
-        lines.append(f"| {op} | {shape} | {1e3 * m:.2f} | {1e3 * t:.2f} | {m / t:.2f} | {rate(m)} | {rate(t)} |")
+        share = f"{gflop / m / rate_numpy:.0%}" if gflop and rate_numpy else "–"
+        lines.append(f"| {op} | {shape} | {1e3 * m:.2f} | {1e3 * t:.2f} | {m / t:.2f} | {rate(m)} | {rate(t)} | {share} |")
     geo = math.exp(sum(map(math.log, ratios)) / len(ratios)) if ratios else float("nan")
     machine = data.get("machine_info", {})
     lines.append("")
     lines.append(f"Geometric mean of manual / torch over {len(ratios)} shapes: **{geo:.2f}** "
                  f"(float32, forward + backward, median of rounds; {machine.get('cpu', {}).get('brand_raw', platform.processor())}, "
                  f"{data.get('datetime', '')[:10]}).")
+    if rate_numpy:
+        shares = gemm_shares(data)
+        lines.append("")
+        lines.append(f"NumPy's own float32 GEMM (2048³, every core) in the same run: {rate_numpy:.0f} GFLOP/s. "
+                     "Share of it reached by manual_grads on the largest convolutions (at least half the FLOPs of the "
+                     "largest): " + ", ".join(f"{op} {shape} **{share:.0%}**" for (op, shape), share in shares.items()) + ".")
     return "\n".join(lines)
 
 
@@ -63,6 +97,11 @@ def main():
     if len(runs) > 1:
         text += (f"\n\nGeometric means of {len(runs)} runs one after another (the last is the table's): "
                  + ", ".join(f"{geometric_mean(r):.2f}" for r in runs) + ".")
+        shares = [gemm_shares(r) for r in runs]
+        keys = list(shares[-1])
+        if keys and all(set(keys) <= set(s) for s in shares):
+            text += ("\n\nShares of NumPy's GEMM in each run (" + ", ".join(shape for _, shape in keys) + "): "
+                     + "; ".join(" / ".join(f"{s[key]:.0%}" for key in keys) for s in shares) + ".")
     if args.out:
         with open(args.out, "w") as f:
             source = "`python -m pytest --benchmark-only --benchmark-json bench.json`"
