@@ -13,6 +13,7 @@ class Bench:
     shapes: dict
     config: dict = field(default_factory=dict)
     gflop: float | None = None  # forward + backward
+    products: tuple = ()  # the im2col GEMMs of forward, dX and dW, (groups, m, k, n) each: groups (m×k)·(k×n) products
 
     @property
     def group(self) -> str:
@@ -24,11 +25,19 @@ def _conv_gflop(n, c_in, c_out, out_spatial, kernel, groups=1) -> float:
     return 3 * forward / 1e9  # forward, dX and dW each cost one forward
 
 
+def _conv_products(n, c_in, c_out, out_spatial, kernel, groups=1) -> tuple:
+    """The lecture's three products over the whole batch's im2col columns, per group: Z = W·cols,
+    dcols = Wᵀ·dZ (dX in scatter form) and dW = dZ·colsᵀ — (groups, m, k, n) each."""
+    rows, windows, og = c_in // groups * prod(kernel), n * prod(out_spatial), c_out // groups
+    return ((groups, og, rows, windows), (groups, rows, og, windows), (groups, og, windows, rows))
+
+
 def conv(op, name, n, c_in, c_out, size, k, stride=1, padding=0, groups=1, bias=True):
     nd = len(size)
     out = tuple((s + 2 * padding - k) // stride + 1 for s in size)
     return Bench(op, name, {"x": (n, c_in) + size, "w": (c_out, c_in // groups) + (k,) * nd, "b": (c_out,) if bias else None},
-                 {"stride": stride, "padding": padding, "groups": groups}, _conv_gflop(n, c_in, c_out, out, (k,) * nd, groups))
+                 {"stride": stride, "padding": padding, "groups": groups}, _conv_gflop(n, c_in, c_out, out, (k,) * nd, groups),
+                 _conv_products(n, c_in, c_out, out, (k,) * nd, groups))
 
 
 BENCHES = [
@@ -41,7 +50,8 @@ BENCHES = [
     conv("conv1d", "audio-b8", 8, 64, 64, (1024,), 3, 1, 1),
     conv("conv1d", "small-b2", 2, 3, 4, (16,), 3, 1, 1),
     Bench("conv_transpose2d", "dcgan-up-b8", {"x": (8, 256, 14, 14), "w": (256, 128, 4, 4), "b": (128,)},
-          {"stride": 2, "padding": 1}, _conv_gflop(8, 128, 256, (14, 14), (4, 4))),
+          {"stride": 2, "padding": 1}, _conv_gflop(8, 128, 256, (14, 14), (4, 4)),
+          _conv_products(8, 128, 256, (14, 14), (4, 4))),  # the adjoint of a 128 → 256 channel convolution
     Bench("max_pool2d", "resnet18-stem-b8", {"x": (8, 64, 112, 112)}, {"kernel_size": 3, "stride": 2, "padding": 1}),
     Bench("max_pool2d", "small-b2", {"x": (2, 3, 8, 8)}, {"kernel_size": 2}),
     Bench("avg_pool2d", "2x2-b8", {"x": (8, 64, 56, 56)}, {"kernel_size": 2}),

@@ -4,8 +4,9 @@
     python -m pytest --benchmark-only -k conv2d --benchmark-json bench.json
     python scripts/bench_table.py bench.json                # the table: manual ms, torch ms, ratio, GFLOP/s
 
-One more benchmark, the yardstick: NumPy's own float32 GEMM (2048³, BLAS on every core) in the same run,
-so the table can give each convolution's GFLOP/s as a share of it.
+Yardsticks in the same run, NumPy's own float32 GEMM on every core: 2048³ (its best case), and, in each
+convolution's group, the convolution's own products (W·cols, Wᵀ·dZ, dZ·colsᵀ over the whole batch's columns,
+built in advance), so the table can give each convolution's GFLOP/s as a share of both.
 """
 from __future__ import annotations
 
@@ -61,15 +62,32 @@ def test_speed(benchmark, bench, side):
 
 
 GEMM_SIZE = 2048
+PRODUCT_BENCHES = [b for b in BENCHES if b.products]
+
+
+def _gemm_benchmark(benchmark, products, group: str, op: str, shape: str, gflop: float):
+    """Time NumPy's ``np.matmul`` over ``products`` ((groups, m, k, n) each), BLAS on every core."""
+    rng = np.random.default_rng(0)
+    operands = [(rng.standard_normal((g, m, k), dtype=np.float32), rng.standard_normal((g, k, n), dtype=np.float32),
+                 np.empty((g, m, n), np.float32)) for g, m, k, n in products]
+
+    def step():
+        for a, b, out in operands:
+            np.matmul(a, b, out=out)
+    benchmark.group = group
+    benchmark.extra_info.update(op=op, shape=shape, side="numpy", gflop=gflop)
+    benchmark.pedantic(step, rounds=11, warmup_rounds=2, iterations=1)
+    time.sleep(0.3)  # BLAS's threads spin for ~0.1 s after a call: let them stop before the next benchmark
 
 
 def test_numpy_gemm(benchmark):
     """NumPy's float32 GEMM, 2048³ on every core: the throughput a convolution's GFLOP/s is compared with."""
-    rng = np.random.default_rng(0)
-    a, b = (rng.standard_normal((GEMM_SIZE, GEMM_SIZE)).astype(np.float32) for _ in range(2))
-    out = np.empty_like(a)
-    benchmark.group = "numpy gemm"
-    benchmark.extra_info.update(op="numpy_gemm", shape=f"{GEMM_SIZE}x{GEMM_SIZE}x{GEMM_SIZE}", side="numpy",
-                                gflop=2 * GEMM_SIZE ** 3 / 1e9)
-    benchmark.pedantic(np.matmul, args=(a, b), kwargs={"out": out}, rounds=11, warmup_rounds=2, iterations=1)
-    time.sleep(0.3)  # BLAS's threads spin for ~0.1 s after a call: let them stop before the next benchmark
+    _gemm_benchmark(benchmark, [(1, GEMM_SIZE, GEMM_SIZE, GEMM_SIZE)], "numpy gemm", "numpy_gemm",
+                    f"{GEMM_SIZE}x{GEMM_SIZE}x{GEMM_SIZE}", 2 * GEMM_SIZE ** 3 / 1e9)
+
+
+@pytest.mark.parametrize("bench", PRODUCT_BENCHES, ids=[b.group.replace(" ", "-") for b in PRODUCT_BENCHES])
+def test_numpy_gemm_of_the_same_products(benchmark, bench):
+    """NumPy's GEMM on the convolution's own three products, the columns already built: the best its
+    GEMMs could do, without im2col, col2im or padding."""
+    _gemm_benchmark(benchmark, bench.products, bench.group, bench.op, bench.name, bench.gflop)

@@ -1,12 +1,14 @@
-"""Markdown table from a pytest-benchmark JSON file: op, shape, manual ms, torch ms, ratio, GFLOP/s, share of NumPy's GEMM.
+"""Markdown table from a pytest-benchmark JSON file: op, shape, manual ms, torch ms, ratio, GFLOP/s, and
+manual_grads' throughput as a share of NumPy's own GEMM.
 
     python -m pytest --benchmark-only --benchmark-json bench.json
     python scripts/bench_table.py bench.json [more.json ...] [--out docs/benchmarks.md]
 
 Times are the median of the rounds; the ratio is manual / torch from the same run
 (< 1: manual_grads is faster). The last lines are the geometric mean of the ratios and NumPy's own
-GEMM throughput in the same run (the ``numpy_gemm`` benchmark), with the share of it that manual_grads
-reaches on the largest convolutions (at least half the FLOPs of the largest benchmark).
+GEMM throughput in the same run — at 2048³ (the ``numpy_gemm`` benchmark) and, for each convolution, on
+its own three products with the columns built in advance (``side == "numpy"`` in its group) — with the
+shares manual_grads reaches on the largest convolutions (at least half the FLOPs of the largest benchmark).
 Given several runs' JSON files, the table is the last run's, and a line lists every
 run's geometric mean, to show how much the machine's noise moves it.
 """
@@ -32,9 +34,9 @@ def geometric_mean(data: dict) -> float:
 
 
 def gemm_rate(data: dict) -> float | None:
-    """GFLOP/s of NumPy's own GEMM in this run (the ``numpy_gemm`` benchmark), if it ran."""
-    for sides in side_by_side(data).values():
-        if "numpy" in sides:
+    """GFLOP/s of NumPy's own 2048³ GEMM in this run (the ``numpy_gemm`` benchmark), if it ran."""
+    for (op, _), sides in side_by_side(data).items():
+        if op == "numpy_gemm" and "numpy" in sides:
             seconds, gflop = sides["numpy"]
             return gflop / seconds
     return None
@@ -47,19 +49,30 @@ def largest(data: dict) -> list[tuple[str, str]]:
     return sorted((key for key, f in flops.items() if f >= top / 2), key=lambda key: -flops[key])
 
 
-def gemm_shares(data: dict) -> dict[tuple[str, str], float]:
-    """Manual GFLOP/s over NumPy's GEMM GFLOP/s for the largest benchmarks (empty without the yardstick)."""
+def gemm_shares(data: dict) -> dict[tuple[str, str], tuple[float, float | None]]:
+    """For the largest benchmarks: (manual GFLOP/s over NumPy's 2048³ GEMM GFLOP/s, NumPy's GEMM on the
+    benchmark's own products over the same — None where they were not timed); empty without the 2048³ yardstick."""
     rate, rows = gemm_rate(data), side_by_side(data)
     if not rate:
         return {}
-    return {key: rows[key]["manual"][1] / rows[key]["manual"][0] / rate for key in largest(data)}
+    shares = {}
+    for key in largest(data):
+        seconds, gflop = rows[key]["manual"]
+        own = rows[key].get("numpy")
+        shares[key] = (gflop / seconds / rate, own[1] / own[0] / rate if own else None)
+    return shares
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
 
 
 def table(data: dict) -> str:
     rows = side_by_side(data)
     rate_numpy = gemm_rate(data)
-    lines = ["| op | shape | manual ms | torch ms | manual / torch | manual GFLOP/s | torch GFLOP/s | manual / NumPy GEMM |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| op | shape | manual ms | torch ms | manual / torch | manual GFLOP/s | torch GFLOP/s "
+             "| manual / NumPy GEMM 2048³ | manual / NumPy GEMM, same products |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     ratios = []
     for (op, shape), sides in rows.items():
         if not {"manual", "torch"} <= set(sides):
@@ -67,8 +80,9 @@ def table(data: dict) -> str:
         (m, gflop), (t, _) = sides["manual"], sides["torch"]
         ratios.append(m / t)
         rate = lambda s: f"{gflop / s:.1f}" if gflop else "–"  # noqa: E731
-        share = f"{gflop / m / rate_numpy:.0%}" if gflop and rate_numpy else "–"
-        lines.append(f"| {op} | {shape} | {1e3 * m:.2f} | {1e3 * t:.2f} | {m / t:.2f} | {rate(m)} | {rate(t)} | {share} |")
+        share = _percent(gflop / m / rate_numpy if gflop and rate_numpy else None)
+        same = _percent(sides["numpy"][0] / m if "numpy" in sides else None)
+        lines.append(f"| {op} | {shape} | {1e3 * m:.2f} | {1e3 * t:.2f} | {m / t:.2f} | {rate(m)} | {rate(t)} | {share} | {same} |")
     geo = math.exp(sum(map(math.log, ratios)) / len(ratios)) if ratios else float("nan")
     machine = data.get("machine_info", {})
     lines.append("")
@@ -76,11 +90,12 @@ def table(data: dict) -> str:
                  f"(float32, forward + backward, median of rounds; {machine.get('cpu', {}).get('brand_raw', platform.processor())}, "
                  f"{data.get('datetime', '')[:10]}).")
     if rate_numpy:
-        shares = gemm_shares(data)
         lines.append("")
         lines.append(f"NumPy's own float32 GEMM (2048³, every core) in the same run: {rate_numpy:.0f} GFLOP/s. "
-                     "Share of it reached by manual_grads on the largest convolutions (at least half the FLOPs of the "
-                     "largest): " + ", ".join(f"{op} {shape} **{share:.0%}**" for (op, shape), share in shares.items()) + ".")
+                     "Share of it reached on the largest convolutions (at least half the FLOPs of the largest) by "
+                     "manual_grads, and in brackets by NumPy's GEMM on the convolution's own products: "
+                     + ", ".join(f"{op} {shape} **{mine:.0%}** ({_percent(own)})"
+                                 for (op, shape), (mine, own) in gemm_shares(data).items()) + ".")
     return "\n".join(lines)
 
 
@@ -100,8 +115,9 @@ def main():
         shares = [gemm_shares(r) for r in runs]
         keys = list(shares[-1])
         if keys and all(set(keys) <= set(s) for s in shares):
-            text += ("\n\nShares of NumPy's GEMM in each run (" + ", ".join(shape for _, shape in keys) + "): "
-                     + "; ".join(" / ".join(f"{s[key]:.0%}" for key in keys) for s in shares) + ".")
+            text += ("\n\nShares of NumPy's 2048³ GEMM reached by manual_grads in each run ("
+                     + ", ".join(shape for _, shape in keys) + "): "
+                     + "; ".join(" / ".join(f"{s[key][0]:.0%}" for key in keys) for s in shares) + ".")
     if args.out:
         with open(args.out, "w") as f:
             source = "`python -m pytest --benchmark-only --benchmark-json bench.json`"
