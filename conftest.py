@@ -3,14 +3,16 @@
 --seed N            base seed of every case's random inputs (default 0); each case derives its own
                     seed from it and its id, so `--seed N -k <id>` reproduces one failure exactly.
 --full-grid         run the big sweep instead of the default grid.
---impl TARGET       grade another implementation: a dotted module, a .py file or a folder. It runs in a
-                    sandboxed worker process; only the cases its format can express are collected.
+--impl TARGET       grade a hand-in: a dotted module, a .py file or a folder. It runs in a sandboxed
+                    worker process; only tests/test_handin.py runs (the harness's own tests are
+                    deselected), one test per case of each item of the profile.
 --impl-format F     auto (default), native, cs231n or mytorch.
+--profile P         course profile (default: the format's; see reference/grading/profiles/).
 --time-limit S      seconds per call of the graded code (default 10).
 --memory-limit GIB  address space of the worker (default 4).
 --forbid-torch      graded code may not import torch.
---rubric FILE       points per op (default reference/rubrics/default.toml).
---grade-report PATH write Gradescope results.json (JUnit XML: pytest's own --junitxml).
+--rubric FILE       points per op ([ops] TOML), instead of a profile.
+--grade-report PATH with --impl: write Gradescope results.json (JUnit XML: pytest's own --junitxml).
 """
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ def pytest_addoption(parser):
     group.addoption("--time-limit", type=float, default=10.0, help="seconds per call of graded code")
     group.addoption("--memory-limit", type=float, default=4.0, help="GiB of address space for graded code")
     group.addoption("--forbid-torch", action="store_true", help="graded code may not import torch")
-    group.addoption("--rubric", default=None, help="rubric TOML (default: reference/rubrics/default.toml)")
+    group.addoption("--profile", default=None, help="course profile for --impl (default: the format's)")
+    group.addoption("--rubric", default=None, help="rubric TOML of points per op, instead of a profile")
     group.addoption("--grade-report", default=None, help="write Gradescope results.json here")
 
 
@@ -43,11 +46,24 @@ def pytest_configure(config):
     config.gradcheck_impl = None
     target = config.getoption("--impl")
     if target:
-        from reference.sandbox import Limits, SandboxedImplementation
+        from reference.grading.engine import plan
+        from reference.grading.profiles import Profile
+        from reference.grading.sandbox import Limits, SandboxedHandIn
 
+        chosen = config.getoption("--profile") or config.getoption("--rubric")
+        the_plan, profile = plan(target, config.getoption("--impl-format"), Profile.load(chosen) if chosen else None)
         limits = Limits(config.getoption("--time-limit"), int(config.getoption("--memory-limit") * 2**30),
                         config.getoption("--forbid-torch"))
-        config.gradcheck_impl = SandboxedImplementation(target, config.getoption("--impl-format"), limits)
+        config.gradcheck_impl = SandboxedHandIn(the_plan, limits)
+        config.gradcheck_profile = profile
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under --impl only the hand-in's cases run: the harness's own tests would pass on manual_grads."""
+    if config.getoption("--impl"):
+        keep = [i for i in items if i.nodeid.split("::")[0].endswith("test_handin.py")]
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
 
 
 def pytest_unconfigure(config):
@@ -62,20 +78,26 @@ def base_seed(request) -> int:
 
 def pytest_terminal_summary(terminalreporter, config):
     """With --impl or --grade-report: the score table, and the Gradescope file."""
-    if not (config.getoption("--impl") or config.getoption("--grade-report")) or not config.gradcheck_results:
+    if not config.getoption("--impl") or not config.gradcheck_results:
         return
-    from reference.scoring import DEFAULT_RUBRIC, Rubric, gradescope, score, table, write_json
+    from reference.grading.scoring import gradescope, score_item, table, write_json
 
     impl = config.gradcheck_impl
-    scores = score(config.gradcheck_results, Rubric.load(config.getoption("--rubric") or DEFAULT_RUBRIC))
+    profile = config.gradcheck_profile
+    scores = []
+    for item, points in profile.items(impl.format):
+        results = [r for name, r in config.gradcheck_results if name == item.name]
+        if results:
+            scores.append(score_item(item.label, item.op, points, results, profile, impl.problem(item.name)))
     terminalreporter.section("score")
-    if impl is not None and impl.load_error:
+    terminalreporter.write_line(impl.plan.why)
+    if impl.load_error:
         terminalreporter.write_line(impl.load_error)
     terminalreporter.write_line(table(scores))
     for s in scores:
-        if s.pattern:
-            terminalreporter.write_line(f"{s.op}: {s.pattern}")
+        for line in s.summary:
+            terminalreporter.write_line(f"{s.name}: {line}")
     path = config.getoption("--grade-report")
     if path:
-        write_json(path, gradescope(scores, impl.load_error if impl is not None else ""))
+        write_json(path, gradescope(scores, impl.plan.why))
         terminalreporter.write_line(f"Gradescope results written to {path}")

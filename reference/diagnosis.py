@@ -62,12 +62,30 @@ def max_pool_routing(case: Case, oracle, grads: dict) -> str | None:
             "window and the total gradient is conserved; the gradient went to a different one of equal maxima than "
             "torch's (torch: the first maximum in row-major window order)"
         )
+    tied = tied_maxima(oracle.inputs["x"], **options)
+    if not (bad & ~tied).any():
+        return (
+            "gradient routed to every tied maximum: sum(dX) != sum(dY) and all mismatches are tied maxima; each upstream "
+            "gradient must go to exactly one maximum of its window (this is not a convention: it changes sum(dX))"
+        )
     if _windows_overlap(got.ndim - 2, **options):
         return (
             "overlapping windows not accumulated: sum(dX) != sum(dY) per channel although every upstream gradient "
             "must land on a maximum; where windows overlap, contributions were overwritten ('=') instead of added ('+=')"
         )
     return None
+
+
+def derivative_at_zero(case: Case, oracle, grads: dict) -> str | None:
+    """A dX that differs from torch's only where the input is exactly 0: the derivative there is a convention."""
+    got, expected, x = grads.get("x"), oracle.grads["x"], oracle.inputs["x"]
+    if not isinstance(got, np.ndarray) or got.shape != expected.shape:
+        return None
+    bad = mismatch_mask(got, expected)
+    if not bad.any() or (bad & (x != 0)).any():
+        return None
+    return (f"convention at x = 0: all {int(bad.sum())} mismatching elements of dX are where x is exactly 0, where the "
+            f"derivative is undefined (torch takes {case.op}'(0) from the x < 0 side)")
 
 
 def _windows_overlap(nd, kernel_size, stride, padding, dilation, ceil_mode) -> bool:

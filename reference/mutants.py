@@ -17,7 +17,7 @@ from unittest import mock
 import numpy as np
 
 import manual_grads
-from manual_grads import activations, conv, interpolation, pooling, transform, transposed_conv
+from manual_grads import activations, conv, interpolation, mechanics, pooling, transform, transposed_conv
 
 CONV = ("conv1d", "conv2d", "conv3d")
 ACTIVATIONS = tuple(activations.ACTIVATIONS)
@@ -151,6 +151,78 @@ def _swap_linear_weights(original):
     return matrix
 
 
+# --- mistakes from real hand-ins (11-785 HW2P1, cs231n assignment 2) -----------------------
+
+def _fit(x: np.ndarray, sizes) -> np.ndarray:
+    """``x`` cut to, or zero-extended to, ``sizes`` along its trailing axes: what writing it into an array of
+    that size keeps (the first ``n`` positions of each axis)."""
+    nd = len(sizes)
+    x = x[(Ellipsis,) + tuple(slice(0, n) for n in sizes)]
+    return np.pad(x, [(0, 0)] * (x.ndim - nd) + [(0, n - m) for n, m in zip(sizes, x.shape[-nd:])])
+
+
+def _dz_padded_by_k(dz, w, geo):
+    """The lecture's dX = crop(upsample(dZ) (*) flip(W)) with dZ padded by K on each side instead of K - 1.
+
+    The full convolution then has two positions too many; the student keeps the first H (of the padded input)
+    and crops the padding, so dX comes out shifted by one position: dX'[i] = dX[i - 1], dX'[0] = 0. (With a
+    dilation, K is the dilated kernel's extent d(K - 1) + 1: one too many, as without.)
+    """
+    k, s, d = geo.kernel, geo.stride, geo.dilation
+    full = conv.pad(conv.zero_upsample(dz, s), tuple((di * (ki - 1) + 1,) * 2 for ki, di in zip(k, d)))
+    dx_padded = conv.correlate(full, conv.flip_spatial(conv.swap_in_out(w, geo.groups)), (1,) * len(k), d, geo.groups)
+    return conv.crop(_fit(dx_padded, geo.padded), geo.pads)
+
+
+def _crop_p_to_minus_p(x, pads):
+    """cs231n's ``dx = dx_padded[:, :, p:-p, p:-p]``: with p = 0 the slice 0:-0 is empty."""
+    return x[(Ellipsis,) + tuple(slice(lo, -hi) for lo, hi in pads)]
+
+
+def _assigning_scatter_dx(dz, w, geo):
+    """dX in scatter form with '=' where it must be '+=': the student's loop over output positions
+
+        for t in windows:  dXpad[n, :, window(t)] = sum_o dZ[n, o, t] * W[o]
+
+    so where windows overlap, each input position keeps only the last window's contribution (row-major order).
+    """
+    n = dz.shape[0]
+    g, (cg, og) = geo.groups, geo.channels_per_group
+    w_groups = w.reshape((g, og, cg) + geo.kernel)
+    dx_padded = np.zeros((n, g * cg) + geo.padded, np.result_type(dz, w))
+    for t in np.ndindex(*dz.shape[2:]):
+        dz_t = dz[(slice(None), slice(None)) + t].reshape(n, g, og)
+        contribution = np.einsum("ngo,goc...->ngc...", dz_t, w_groups).reshape((n, g * cg) + geo.kernel)
+        window = tuple(slice(i * s, i * s + (k - 1) * d + 1, d) for i, s, k, d in zip(t, geo.stride, geo.kernel, geo.dilation))
+        dx_padded[(slice(None), slice(None)) + window] = contribution
+    return mechanics.crop(dx_padded, geo.pads)
+
+
+def _hw_swapped(grads: dict, dy, cache) -> dict:
+    """dX written into an array allocated (N, C, W, H) from the input's H and W: the right values in row-major
+    order, filled into the wrong shape (``dx = ....reshape(N, C, W, H)``); right for square inputs only."""
+    geo = cache.geometry
+    h, w = geo.size if isinstance(geo, pooling.PoolGeometry) else (n - lo - hi for n, (lo, hi) in zip(geo.padded, geo.pads))
+    dx = grads["x"]
+    return {**grads, "x": dx.reshape(dx.shape[:-2] + (w, h))}
+
+
+def _sized_from_output(grads: dict, dy, cache) -> dict:
+    """dX allocated from the output size, (H_out - 1)·s + K per axis (the padded size the windows cover; HW2P1's
+    Downsample2d backward upsamples to (H_out - 1)·s + 1), then cropped by the padding on both sides: when the
+    stride does not divide, the trailing rows no window reaches are missing from dX (a wrong shape). With
+    ceil_mode the last window overhangs the input and the same formula allocates rows too many."""
+    geo = cache.geometry
+    pads = [2 * p for p in geo.padding] if isinstance(geo, pooling.PoolGeometry) else [lo + hi for lo, hi in geo.pads]
+    sizes = [(o - 1) * s + d * (k - 1) + 1 - p
+             for o, s, d, k, p in zip(dy.shape[2:], geo.stride, geo.dilation, geo.kernel, pads)]
+    return {**grads, "x": _fit(grads["x"], sizes)}
+
+
+_HW_SWAPPED = "dX allocated as (N, C, W, H): H and W swapped"
+_SIZED_FROM_OUTPUT = "dX sized (H_out - 1)*s + K from the output: trailing rows the stride skips are lost"
+
+
 MUTANTS = [
     # --- convolution -----------------------------------------------------------------
     Mutant("conv", "unflipped filter in dX", "dX", _in_lecture_form(conv, "flip_spatial", lambda w: w), CONV),
@@ -164,6 +236,17 @@ MUTANTS = [
     Mutant("conv", "in/out channels not swapped in dX", "dX", _in_lecture_form(conv, "swap_in_out", lambda w, groups: w), CONV),
     Mutant("conv", "bias gradient averaged over the batch", "db",
            _wrap(conv, "bias_grad", _post(lambda db, dz: db / dz.shape[0])), CONV),
+    Mutant("conv", "dW from one sample of the batch", "dW",
+           _wrap(conv, "conv_filter_grad", lambda orig: lambda dz, x, geo, *cols, **kw: orig(dz[:1], x[:1], geo, **kw)),
+           CONV),
+    Mutant("conv", "dZ padded by K instead of K-1 in dX (dX shifted by one)", "dX",
+           _set(conv, "conv_input_grad", _dz_padded_by_k), CONV),
+    Mutant("conv", "dX cropped as dx_padded[p:-p]: empty when the padding is 0", "dX",
+           _in_lecture_form(conv, "crop", _crop_p_to_minus_p), CONV),
+    Mutant("conv", "'=' instead of '+=' in the dX scatter (overlapping windows overwrite)", "dX",
+           _set(conv, "conv_input_grad", _assigning_scatter_dx), CONV),
+    Mutant("conv", _HW_SWAPPED, "dX", _backwards(("conv2d",), _post(_hw_swapped)), ("conv2d",)),
+    Mutant("conv", _SIZED_FROM_OUTPUT, "dX", _backwards(("conv2d",), _post(_sized_from_output)), ("conv2d",)),
     # --- activations -----------------------------------------------------------------
     Mutant("activation", "relu'(0) = 1", "dX", _derivative("relu", lambda x, y: x >= 0), ACTIVATIONS),
     Mutant("activation", "sigmoid' = y(1 + y)", "dX", _derivative("sigmoid", lambda x, y: y * (1 + y)), ACTIVATIONS),
@@ -175,6 +258,10 @@ MUTANTS = [
                        if approximate == "none" else activations._gelu_tanh_derivative(x)), ACTIVATIONS),
     Mutant("activation", "elu'(x<0) = alpha", "dX", _derivative("elu", lambda x, y, alpha: np.where(x > 0, 1, alpha)),
            ACTIVATIONS),
+    Mutant("activation", "sigmoid' = z(1 - z): on the input z instead of the output y", "dX",
+           _derivative("sigmoid", lambda x, y: x * (1 - x)), ACTIVATIONS),
+    Mutant("activation", "relu mask taken on the output with >= (y >= 0 is always true)", "dX",
+           _derivative("relu", lambda x, y: y >= 0), ACTIVATIONS),
     # --- max pooling -----------------------------------------------------------------
     Mutant("max pool", "'=' instead of '+=' for overlapping windows", "overlapping windows not accumulated",
            _set(pooling, "accumulate", lambda target, index, values: target.__setitem__(index, values)), MAX_POOL),
@@ -185,6 +272,8 @@ MUTANTS = [
            _backwards(MAX_POOL, lambda orig: lambda dy, c: {"x": c.geometry.scatter(np.broadcast_to(
                (dy / prod(c.geometry.kernel))[(Ellipsis,) + (None,) * len(c.geometry.kernel)],
                dy.shape + c.geometry.kernel))}), MAX_POOL),
+    Mutant("max pool", _HW_SWAPPED, "dX", _backwards(("max_pool2d",), _post(_hw_swapped)), ("max_pool2d",)),
+    Mutant("max pool", _SIZED_FROM_OUTPUT, "dX", _backwards(("max_pool2d",), _post(_sized_from_output)), ("max_pool2d",)),
     # --- mean pooling ----------------------------------------------------------------
     Mutant("mean pool", "'=' instead of '+=' for overlapping windows", "dX", _set(pooling, "fold", _assigning_fold), MEAN_POOL),
     Mutant("mean pool", "backward divides by the kernel size, ignoring padding rules", "dX",
@@ -194,6 +283,10 @@ MUTANTS = [
            _backwards(("avg_pool1d", "avg_pool2d"), lambda orig: lambda dy, c: orig(dy * c.divisor, c)), MEAN_POOL),
     Mutant("mean pool", "adaptive bins end at floor instead of ceil", "Y", _set(pooling, "adaptive_bins", _floor_end_bins),
            MEAN_POOL),
+    Mutant("mean pool", "2-d backward divides by k instead of k*k (the kernel height only)", "dX",
+           _backwards(("avg_pool2d",), lambda orig: lambda dy, c: orig(
+               dy, replace(c, divisor=np.asarray(c.geometry.kernel[0], dtype=c.divisor.dtype)))), ("avg_pool2d",)),
+    Mutant("mean pool", _HW_SWAPPED, "dX", _backwards(("avg_pool2d",), _post(_hw_swapped)), ("avg_pool2d",)),
     # --- transposed conv / resampling ------------------------------------------------
     Mutant("transposed conv / resampling", "transposed conv dX with flipped filters", "dX",
            _wrap(transposed_conv, "correlate", lambda orig: lambda x, w, *a, **k: orig(x, conv.flip_spatial(w), *a, **k)),

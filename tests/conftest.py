@@ -4,28 +4,35 @@ from __future__ import annotations
 import manual_grads
 import pytest
 
-from reference.adapters import expressible
 from reference.registry import SPECS
 
 
 def pytest_generate_tests(metafunc):
     if "case" in metafunc.fixturenames:
         full = metafunc.config.getoption("--full-grid")
-        graded = metafunc.config.gradcheck_impl
-        cases = [c for spec in SPECS.values() for c in spec.grid(full)
-                 if graded is None or expressible(graded.format, c.op, c.shapes, c.config) is None]
+        cases = [c for spec in SPECS.values() for c in spec.grid(full)]
         metafunc.parametrize("case", cases, ids=[c.id for c in cases])
+    if "handin_case" in metafunc.fixturenames:
+        handin = metafunc.config.gradcheck_impl
+        points = []
+        if handin is not None:
+            from reference.grading.course_grids import item_grid
+
+            profile = metafunc.config.gradcheck_profile
+            points = [(item, c) for item, _ in profile.items(handin.format)
+                      for c in item_grid(handin.format, item, handin.plan.bindings[item.name], profile.dtypes)]
+        metafunc.parametrize("handin_case", points, ids=[f"{item.name}-{c.id}" for item, c in points])
 
 
 @pytest.fixture(scope="session")
-def impl(request):
-    """The implementation under test: manual_grads, or the sandboxed --impl."""
-    return request.config.gradcheck_impl or manual_grads
+def impl():
+    """The implementation the harness's own tests verify."""
+    return manual_grads
 
 
 @pytest.fixture
 def record(request):
-    """Keep a case result for the score table (--impl / --grade-report)."""
+    """Keep a hand-in's case result for the score table (--impl / --grade-report): (item name, result)."""
     return request.config.gradcheck_results.append
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import partial
 
 from ..cases import Case, fmt, sweep, unique
+from ..diagnosis import derivative_at_zero
 from ..spec import OpSpec
 
 OPTIONS = {
@@ -29,4 +30,5 @@ def activation_grid(name: str, full: bool = False) -> list[Case]:
     return unique(_case(name, p) for p in sweep({"options": OPTIONS[name], "shape": SHAPES}, {}))
 
 
-SPECS = [OpSpec(name, "activation", partial(activation_grid, name)) for name in OPTIONS]
+SPECS = [OpSpec(name, "activation", partial(activation_grid, name),
+                diagnose=derivative_at_zero if name in ("relu", "leaky_relu") else None) for name in OPTIONS]

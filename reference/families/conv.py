@@ -15,7 +15,7 @@ SIZES = {1: [5, 8, 11, 13], 2: [(5, 5), (7, 9), (8, 6), (11, 10)], 3: [(4, 5, 6)
 CHANNELS = [(1, 1, 1), (1, 3, 1), (3, 2, 1), (2, 2, 1), (4, 6, 2), (3, 3, 3), (2, 4, 2), (4, 4, 1)]
 
 
-def _case(nd: int, p: dict) -> Case | None:
+def conv_case(nd: int, p: dict) -> Case | None:
     kernel, stride, dilation = (per_dim(p[a], nd) for a in ("kernel", "stride", "dilation"))
     padding = p["padding"]
     if padding == "same" and max(stride) > 1:
@@ -44,7 +44,7 @@ def _case(nd: int, p: dict) -> Case | None:
 def conv_grid(nd: int, full: bool = False) -> list[Case]:
     structural = {"kernel": KERNELS[nd], "stride": STRIDES[nd], "padding": PADDINGS[nd], "dilation": DILATIONS[nd]}
     cycled = {"channels": CHANNELS, "batch": [1, 2, 3], "bias": [True, False], "size": SIZES[nd]}
-    return unique(_case(nd, p) for p in sweep(structural, cycled, expand=("channels", "bias") if full else ()))
+    return unique(conv_case(nd, p) for p in sweep(structural, cycled, expand=("channels", "bias") if full else ()))
 
 
 SPECS = [

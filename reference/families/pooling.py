@@ -48,7 +48,7 @@ def _size(p: dict, nd: int, kernel, dilation) -> tuple:
     return tuple(max(s, d * (k - 1) + 1 - 2 * q) for s, k, d, q in zip(per_dim(p["size"], nd), kernel, dilation, pad))
 
 
-def _pool_case(op: str, nd: int, p: dict, extra: dict) -> Case | None:
+def pool_case(op: str, nd: int, p: dict, extra: dict) -> Case | None:
     kernel = per_dim(p["kernel"], nd)
     dilation = per_dim(extra.get("dilation", 1), nd)
     if not _fits(kernel, per_dim(p["padding"], nd)):
@@ -72,7 +72,7 @@ def max_pool_grid(nd: int, full: bool = False) -> list[Case]:
                   "ceil_mode": [False, True]}
     cycled = {"inputs": INPUTS, "batch": [1, 2], "channels": [1, 3], "size": SIZES[nd]}
     points = sweep(structural, cycled, expand=("inputs",) if full else ())
-    return unique(_pool_case(f"max_pool{nd}d", nd, p, {"dilation": p["dilation"]}) for p in points)
+    return unique(pool_case(f"max_pool{nd}d", nd, p, {"dilation": p["dilation"]}) for p in points)
 
 
 def avg_pool_grid(nd: int, full: bool = False) -> list[Case]:
@@ -85,7 +85,7 @@ def avg_pool_grid(nd: int, full: bool = False) -> list[Case]:
         e = {"count_include_pad": p["count_include_pad"]}
         return {**e, "divisor_override": p["divisor_override"]} if p["divisor_override"] else e
 
-    return unique(_pool_case(f"avg_pool{nd}d", nd, p, extra(p)) for p in points)
+    return unique(pool_case(f"avg_pool{nd}d", nd, p, extra(p)) for p in points)
 
 
 ADAPTIVE_OUT = {1: [1, 2, 3, 4, 7], 2: [1, 2, (2, 3), (3, 1), (4, 4), (None, 2)]}

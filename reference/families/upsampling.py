@@ -13,7 +13,7 @@ T_SIZES = {1: [3, 4, 6], 2: [(3, 3), (4, 5), (5, 3)]}
 CHANNELS = [(1, 1, 1), (2, 3, 1), (3, 2, 1), (4, 2, 2), (2, 4, 2), (3, 3, 3)]  # (C_in, C_out, groups)
 
 
-def _transpose_case(nd: int, p: dict) -> Case | None:
+def transpose_case(nd: int, p: dict) -> Case | None:
     k, s, pad = (per_dim(p[a], nd) for a in ("kernel", "stride", "padding"))
     d, op = per_dim(p["dilation"], nd), per_dim(p["output_padding"], nd)
     size = per_dim(p["size"], nd)
@@ -35,7 +35,7 @@ def transpose_grid(nd: int, full: bool = False) -> list[Case]:
     structural = {"kernel": T_KERNELS[nd], "stride": T_STRIDES[nd], "padding": T_PADDINGS[nd],
                   "output_padding": [0, 1], "dilation": [1, 2]}
     cycled = {"channels": CHANNELS, "batch": [1, 2], "bias": [True, False], "size": T_SIZES[nd]}
-    return unique(_transpose_case(nd, p) for p in sweep(structural, cycled, expand=("channels", "bias") if full else ()))
+    return unique(transpose_case(nd, p) for p in sweep(structural, cycled, expand=("channels", "bias") if full else ()))
 
 
 def resample_grid(kind: str, nd: int, full: bool = False) -> list[Case]:

@@ -1,0 +1,285 @@
+"""Grade hand-ins: one, or a whole folder (each hand-in in its own grading process).
+
+    python -m reference.grade HAND-IN [--profile 11785-hw2p1|cs231n-a2|native|FILE] [--format auto|native|cs231n|mytorch]
+                                      [--report results.json] [--python PATH] [--seed N] [--item NAME]
+    python -m reference.grade --folder HAND-INS --out RESULTS [-j N]
+
+A hand-in is a folder, a .py file or a dotted module. Its format is detected
+from its source text (and said), or chosen with --format; the profile (default:
+the format's course profile) says what is graded and how. Hand-in code runs in
+a sandboxed worker, under --python's interpreter when given. Every option is
+checked before any grading starts. Exit codes: 0 graded, 1 graded below
+--fail-under, 2 usage error, 3 the hand-in could not be loaded.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+
+from .engine import Graded, describe_interpreter, grade
+from .formats import FORMATS
+from .profiles import DEFAULT_PROFILE, Profile, ProfileError
+from .sandbox import Limits, clean
+from .scoring import gradescope, item_text, table, write_json
+
+USAGE, NOT_LOADED, BELOW = 2, 3, 1
+
+
+class UsageError(Exception):
+    """A bad option or input file: one line, exit code 2."""
+
+
+def cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m reference.grade", description=__doc__.split("\n\n")[0])
+    p.add_argument("submission", nargs="?", help="folder, .py file or dotted module to grade")
+    p.add_argument("--folder", help="grade every entry of this folder (each one hand-in)")
+    p.add_argument("--out", help="with --folder: where results go (default grading-results)")
+    p.add_argument("-j", "--jobs", type=int, default=None, help="with --folder: hand-ins graded at once (default: the cores)")
+    p.add_argument("--format", default="auto", choices=("auto",) + FORMATS)
+    p.add_argument("--profile", help=f"course profile: a shipped name ({', '.join(sorted(set(DEFAULT_PROFILE.values())))}) "
+                                      "or a TOML file (default: the format's)")
+    p.add_argument("--rubric", help="a TOML file of points per op ([ops]); the same as --profile FILE")
+    p.add_argument("--report", help="write Gradescope results.json here")
+    p.add_argument("--golden", help="expected values from this frozen file (no torch needed)")
+    p.add_argument("--python", default="", help="interpreter that runs the hand-in (e.g. a venv with NumPy 1.26 and scipy)")
+    p.add_argument("--seed", type=int, default=None, help="base seed of the inputs (default: a fresh random one, reported)")
+    p.add_argument("--item", action="append", help="grade only this item (repeatable)")
+    p.add_argument("--time-limit", type=float, default=Limits.time, help="seconds per call (default 10)")
+    p.add_argument("--memory-limit", type=float, default=Limits.memory / 2**30, help="GiB for the worker (default 4)")
+    p.add_argument("--forbid-torch", action="store_true", help="fail hand-ins that import torch")
+    p.add_argument("--fail-under", type=float, default=None, help="exit 1 when the score is below this fraction (0-1)")
+    return p
+
+
+def _writable(path: str, what: str) -> None:
+    """Fail now, not after grading, when ``path`` cannot be written."""
+    if os.path.isdir(path):
+        raise UsageError(f"{what} {path} is a directory; give a file name")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"{what} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"{what} {path}: the folder {folder} is not writable")
+
+
+def _settings(args) -> tuple[Profile | None, Limits]:
+    if args.profile and args.rubric:
+        raise UsageError("give --profile or --rubric, not both")
+    profile = None
+    if args.profile or args.rubric:
+        try:
+            profile = Profile.load(args.profile or args.rubric)
+        except ProfileError as exc:
+            raise UsageError(f"--{'profile' if args.profile else 'rubric'}: {exc}") from None
+    if not (math.isfinite(args.memory_limit) and args.memory_limit > 0):
+        raise UsageError(f"--memory-limit must be a positive number of GiB, not {args.memory_limit!r}")
+    limits = Limits(args.time_limit, int(args.memory_limit * 2**30), args.forbid_torch, python=args.python)
+    try:
+        limits.validate()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.python:
+        if not (os.path.isfile(args.python) and os.access(args.python, os.X_OK)):
+            raise UsageError(f"--python {args.python}: no such executable")
+    if args.fail_under is not None and not (0 <= args.fail_under <= 1):
+        raise UsageError(f"--fail-under must be a fraction between 0 and 1, not {args.fail_under!r}")
+    if args.golden:
+        from .. import golden as golden_fixtures
+
+        try:
+            golden_fixtures.load(args.golden)
+        except (OSError, ValueError, KeyError) as exc:
+            raise UsageError(f"--golden {args.golden}: {exc}") from None
+    return profile, limits
+
+
+def _selected(profile, fmt, items):
+    """Keep only the --item names (validated against the profile's items for the format)."""
+    if not items:
+        return profile
+    from dataclasses import replace
+
+    names = {i.name: p for i, p in profile.items(fmt)} if not profile.by_op else dict(profile.points)
+    unknown = [i for i in items if i not in names]
+    if unknown:
+        raise UsageError(f"--item {unknown[0]}: not an item of the profile {profile.name} ({', '.join(names)})")
+    return replace(profile, points={k: v for k, v in profile.points.items() if k in items})
+
+
+def _print_graded(g: Graded) -> None:
+    print(clean(g.header, 20000))
+    print(table(g.scores))
+    for s in g.scores:
+        if s.cases and s.passed == s.cases and not s.notes:
+            continue
+        print(f"\n== {s.name}: {s.score:.2f} / {s.max_score:g}")
+        print(item_text(s))
+
+
+def _grade_one(args, profile, limits) -> int:
+    target = args.submission
+    looks_like_path = os.sep in target or target.endswith(".py") or target.startswith(".")
+    if not os.path.exists(target) and looks_like_path:
+        raise UsageError(f"{target}: no such file or folder")
+    if args.report:
+        _writable(args.report, "--report")
+    try:
+        interpreter = describe_interpreter(args.python)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    try:
+        from .engine import plan
+
+        the_plan, chosen = plan(target, args.format, profile)
+        chosen = _selected(chosen, the_plan.format, args.item)
+    except ProfileError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        g = grade(target, the_plan.format, limits, chosen, args.golden, seed, interpreter=interpreter, the_plan=the_plan)
+    except KeyboardInterrupt:
+        if args.report:
+            full = sum(p for _, p in chosen.items(the_plan.format))
+            write_json(args.report, {"score": 0.0, "max_score": full, "output": "INCOMPLETE: grading was interrupted; "
+                                     "this is not a grade", "output_format": "text", "stdout_visibility": "hidden",
+                                     "tests": [], "incomplete": True})
+        print("interrupted: no grade (the report is marked incomplete)", file=sys.stderr)
+        return 130
+    except ProfileError as exc:
+        raise UsageError(str(exc)) from None
+    _print_graded(g)
+    if args.report:
+        write_json(args.report, gradescope(g.scores, clean(g.header, 20000), g.seconds))
+    if g.load_error or (g.scores and all(s.problem for s in g.scores)):
+        return NOT_LOADED
+    total, top = sum(s.score for s in g.scores), sum(s.max_score for s in g.scores)
+    if args.fail_under is not None and top and total / top < args.fail_under:
+        return BELOW
+    return 0
+
+
+# --- folders ---------------------------------------------------------------------------------
+
+def _entries(folder: str) -> list[str]:
+    return sorted(os.path.join(folder, e) for e in os.listdir(folder)
+                  if not e.startswith((".", "__")) and (e.endswith(".py") or os.path.isdir(os.path.join(folder, e))))
+
+
+def _grade_folder(args, profile, limits, argv) -> int:
+    if not os.path.isdir(args.folder):
+        raise UsageError(f"--folder {args.folder}: no such folder")
+    out = args.out or "grading-results"
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: {exc.strerror}") from None
+    _writable(os.path.join(out, "summary.csv"), "--out")
+    jobs = args.jobs if args.jobs is not None else cores()
+    if jobs < 1:
+        raise UsageError(f"-j must be at least 1, not {jobs}")
+    entries = _entries(args.folder)
+    threads = str(max(1, cores() // jobs))
+    env = {**os.environ, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
+           "MANUAL_GRADS_THREADS": threads}
+    passthrough = _passthrough(argv)
+    running, rows, queue = {}, [], list(entries)
+    while queue or running:
+        while queue and len(running) < jobs:
+            entry = queue.pop(0)
+            name = os.path.basename(entry.rstrip("/"))
+            dest = os.path.join(out, name)
+            os.makedirs(dest, exist_ok=True)
+            log = open(os.path.join(dest, "grading-log.txt"), "w")
+            cmd = [sys.executable, "-m", "reference.grade", entry, "--report", os.path.join(dest, "results.json"), *passthrough]
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            running[proc] = (name, dest, time.perf_counter(), log)
+        time.sleep(0.05)
+        for proc in [p for p in running if p.poll() is not None]:
+            name, dest, start, log = running.pop(proc)
+            log.close()
+            rows.append(_row(name, dest, proc.returncode, time.perf_counter() - start))
+            print(f"{name:<32} {rows[-1]['score']:>7} / {rows[-1]['max_score']:<6} {rows[-1]['seconds']:>6}s  "
+                  f"{rows[-1]['note'][:60]}", flush=True)
+    rows.sort(key=lambda r: r["submission"])
+    items = sorted({k for r in rows for k in r if k not in ("submission", "score", "max_score", "seconds", "note")})
+    with open(os.path.join(out, "summary.csv"), "w", newline="") as f:
+        writer = csv.DictWriter(f, ["submission", "score", "max_score", "seconds", *items, "note"], restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"{len(rows)} hand-ins graded; results in {out}/ (summary.csv)")
+    return 0
+
+
+def _passthrough(argv) -> list[str]:
+    """The options a folder run hands to each hand-in's grading process."""
+    skip_with_value = {"--folder", "--out", "-j", "--jobs", "--report"}
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a in skip_with_value:
+            skip = True
+            continue
+        if a.split("=", 1)[0] in skip_with_value:
+            continue
+        out.append(a)
+    return out
+
+
+def _row(name: str, dest: str, code: int, seconds: float) -> dict:
+    import json
+
+    row = {"submission": name, "score": 0.0, "max_score": 0.0, "seconds": round(seconds, 1), "note": ""}
+    try:
+        with open(os.path.join(dest, "results.json")) as f:
+            data = json.load(f)
+        row.update(score=data["score"], max_score=data["max_score"],
+                   note=clean(data.get("output", "").splitlines()[0] if data.get("output") else "", 200))
+        row.update({t["name"]: t["score"] for t in data.get("tests", [])})
+        if data.get("incomplete"):
+            row["note"] = "INCOMPLETE: " + row["note"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        row["note"] = f"grading failed (exit code {code}): no readable results.json ({type(exc).__name__})"
+    return row
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        profile, limits = _settings(args)
+        if args.folder:
+            if args.submission:
+                raise UsageError("give a HAND-IN or --folder, not both")
+            return _grade_folder(args, profile, limits, argv)
+        if args.out:
+            raise UsageError("--out goes with --folder (for one hand-in, use --report)")
+        if args.jobs is not None:
+            raise UsageError("-j goes with --folder")
+        if not args.submission:
+            raise UsageError("give a HAND-IN or --folder")
+        return _grade_one(args, profile, limits)
+    except UsageError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

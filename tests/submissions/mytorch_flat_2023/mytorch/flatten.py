@@ -1,0 +1,25 @@
+import numpy as np
+
+
+class Flatten():
+
+    def forward(self, A):
+        """
+        Argument:
+            A (np.array): (batch_size, in_channels, in_width)
+        Return:
+            Z (np.array): (batch_size, in_channels * in width)
+        """
+        self.A_shape = A.shape
+        Z = A.reshape(A.shape[0], -1)
+        return Z
+
+    def backward(self, dLdZ):
+        """
+        Argument:
+            dLdZ (np.array): (batch size, in channels * in width)
+        Return:
+            dLdA (np.array): (batch size, in channels, in width)
+        """
+        dLdA = dLdZ.reshape(self.A_shape)
+        return dLdA
