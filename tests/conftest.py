@@ -14,14 +14,16 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("case", cases, ids=[c.id for c in cases])
     if "handin_case" in metafunc.fixturenames:
         handin = metafunc.config.gradcheck_impl
-        points = []
         if handin is not None:
             from reference.grading.course_grids import item_grid
 
             profile = metafunc.config.gradcheck_profile
             points = [(item, c) for item, _ in profile.items(handin.format)
                       for c in item_grid(handin.format, item, handin.plan.bindings[item.name], profile.dtypes)]
-        metafunc.parametrize("handin_case", points, ids=[f"{item.name}-{c.id}" for item, c in points])
+            metafunc.parametrize("handin_case", points, ids=[f"{item.name}-{c.id}" for item, c in points])
+        else:
+            metafunc.parametrize("handin_case", [pytest.param(None, marks=pytest.mark.skip(
+                reason="grades a hand-in: run with --impl HAND-IN"))], ids=["no-hand-in"])
 
 
 @pytest.fixture(scope="session")

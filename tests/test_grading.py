@@ -514,3 +514,62 @@ def test_the_oracle_side_never_imports_grading():
             offenders += [f"{rel}: {n}" for n in names if "grading" in n]
     assert not offenders, offenders
     assert os.path.exists(ROOT / "reference" / "grading" / "cli.py")
+
+
+# --- diagnoses of conventions and of what is not one --------------------------------------------------
+
+class _Relu:
+    """relu with relu'(0) = 1: differs from torch only where x is exactly 0."""
+
+    @staticmethod
+    def relu_forward(x):
+        return np.maximum(x, 0), x
+
+    @staticmethod
+    def relu_backward(dout, x):
+        return {"x": dout * (x >= 0)}
+
+
+class _MaxPoolToEveryTie:
+    """max pool whose backward gives dY to every maximum of the window (not a convention: sum(dX) grows)."""
+
+    @staticmethod
+    def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        from manual_grads import max_pool2d_forward
+        return max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)[0], (x, kernel_size, stride)
+
+    @staticmethod
+    def max_pool2d_backward(dout, cache):
+        x, k, s = cache
+        k = (k, k) if isinstance(k, int) else tuple(k)
+        s = k if s is None else ((s, s) if isinstance(s, int) else tuple(s))
+        dx = np.zeros_like(x)
+        for i in range(dout.shape[2]):
+            for j in range(dout.shape[3]):
+                window = x[:, :, i * s[0]:i * s[0] + k[0], j * s[1]:j * s[1] + k[1]]
+                at_max = window == window.max(axis=(2, 3), keepdims=True)
+                dx[:, :, i * s[0]:i * s[0] + k[0], j * s[1]:j * s[1] + k[1]] += at_max * dout[:, :, i:i + 1, j:j + 1]
+        return {"x": dx}
+
+
+def test_relu_derivative_at_zero_is_named_a_convention():
+    from reference.harness import run_case
+    from reference.grading.scoring import convention_only
+
+    case = next(c for c in item_grid("mytorch", ITEMS["mytorch"]["ReLU"], None, ("float64",)) if c.inputs == "relu")
+    result = run_case(case, _Relu, 0)
+    assert not result.ok and result.diagnosis.startswith("convention at x = 0"), result.diagnosis
+    assert convention_only(result)
+
+
+def test_routing_to_every_tied_maximum_is_named_and_is_not_a_convention():
+    from reference.harness import run_case
+    from reference.grading.scoring import convention_only
+
+    cases = [c for c in item_grid("mytorch", ITEMS["mytorch"]["MaxPool2d"], None, ("float64",)) if c.inputs == "integers"]
+    results = [run_case(c, _MaxPoolToEveryTie, 0) for c in cases[:6]]
+    failing = [r for r in results if not r.ok]
+    assert failing and all("gradient routed to every tied maximum" in r.diagnosis for r in failing), \
+        [r.diagnosis for r in failing]
+    assert not any("overlapping windows not accumulated" in r.diagnosis for r in failing)
+    assert not any(convention_only(r) for r in failing)
