@@ -44,7 +44,9 @@ def cores() -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m reference.grade", description=__doc__.split("\n\n")[0])
+    script = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    prog = script if script.startswith("gradcheck-") else "python -m reference.grade"  # the console script's own name
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     p.add_argument("submission", nargs="?", help="folder, .py file or dotted module to grade")
     p.add_argument("--folder", help="grade every entry of this folder (each one hand-in)")
     p.add_argument("--out", help="with --folder: where results go (default grading-results)")
