@@ -37,11 +37,15 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: a large sweep, deselected unless --full-grid is given")
-    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
-        # pytest-xdist: one BLAS / torch thread per worker (set before the workers start), else the
-        # workers' thread pools fight over the cores and -n 2 runs several times slower than -n 0
-        for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ.setdefault(variable, "1")
+    workers = getattr(config.option, "numprocesses", None)
+    if workers and not hasattr(config, "workerinput"):
+        # pytest-xdist: each worker gets its share of the cores for BLAS / torch / manual_grads (set
+        # before the workers start), else their thread pools fight and -n 2 runs slower than -n 0
+        from reference.threads import VARIABLES, share
+
+        n = share(workers if isinstance(workers, int) else os.cpu_count() or 1)
+        for variable in VARIABLES:
+            os.environ.setdefault(variable, str(n))
     config.gradcheck_results = []
     config.gradcheck_impl = None
     target = config.getoption("--impl")
