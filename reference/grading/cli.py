@@ -36,11 +36,7 @@ class UsageError(Exception):
     """A bad option or input file: one line, exit code 2."""
 
 
-def cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+from ..threads import cores, environment, share  # noqa: E402 - the one thread rule
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -194,9 +190,7 @@ def _grade_folder(args, profile, limits, argv) -> int:
     if jobs < 1:
         raise UsageError(f"-j must be at least 1, not {jobs}")
     entries = _entries(args.folder)
-    threads = str(max(1, cores() // jobs))
-    env = {**os.environ, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
-           "MANUAL_GRADS_THREADS": threads}
+    env = environment(share(jobs))
     passthrough = _passthrough(argv)
     running, rows, queue = {}, [], list(entries)
     while queue or running:
@@ -264,7 +258,8 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    for sig in (signal.SIGINT, signal.SIGTERM):  # even where the shell started us with SIGINT ignored
+        signal.signal(sig, signal.default_int_handler)
     try:
         profile, limits = _settings(args)
         if args.folder:
