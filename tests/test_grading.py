@@ -426,6 +426,7 @@ def test_cli_says_which_profile_and_interpreter_and_writes_gradescope(tmp_path):
     (["tests/submissions/cs231n_bare_layers_numpy2", "--report", "tests"], "is a directory"),
     (["tests/submissions/cs231n_bare_layers_numpy2", "--out", "x"], "--out goes with --folder"),
     (["tests/submissions/cs231n_bare_layers_numpy2", "--golden", "no-such.npz"], "--golden"),
+    (["tests/submissions/cs231n_bare_layers_numpy2", "--golden", "README.md"], "not a golden fixture file"),
     (["tests/submissions/cs231n_bare_layers_numpy2", "--python", "/no/python"], "--python"),
 ])
 def test_bad_options_are_one_line_and_exit_2(args, message):

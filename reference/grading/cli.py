@@ -100,8 +100,9 @@ def _settings(args) -> tuple[Profile | None, Limits]:
 
         try:
             golden_fixtures.load(args.golden)
-        except (OSError, ValueError, KeyError) as exc:
-            raise UsageError(f"--golden {args.golden}: {exc}") from None
+        except Exception as exc:  # missing, truncated, altered or not a fixture file at all
+            what = "not a golden fixture file (.npz)" if "pickled" in str(exc) or "zip" in str(exc).lower() else exc
+            raise UsageError(f"--golden {args.golden}: {what}") from None
     return profile, limits
 
 
