@@ -1,8 +1,16 @@
-"""What the harness knows about an op: its family, its torch mirror and its case grid."""
+"""What the harness knows about an op, declared once in its family file (reference/families/<family>.py).
+
+An :class:`OpSpec` holds everything about one op: its name (the implementation
+provides ``<name>_forward`` / ``<name>_backward``), its family, its torch mirror
+(a function of reference.torch_ops, held by reference), its case grid, per-dtype
+tolerance overrides, the diagnosis run when it fails, the inputs it is linear in
+(for the adjoint test) and its benchmark shapes. The registry discovers the
+family files; nothing else lists ops.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Optional
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Optional
 
 from .cases import Case
 
@@ -12,15 +20,13 @@ class OpSpec:
     name: str  # the implementation provides <name>_forward and <name>_backward
     family: str
     grid: Callable[[bool], list[Case]]  # full=False: default suite; True: the big sweep
+    torch_mirror: Callable  # same signature as <name>_forward, in torch (reference.torch_ops)
     diagnose: Optional[Callable] = None  # (case, oracle, grads) -> finding or None, on failure
     linear_in: tuple[str, ...] = ()  # inputs the op is linear (affine) in, for the adjoint test
+    tolerances: Mapping = field(default_factory=dict)  # dtype name -> reference.compare.Tolerance, where not the default
+    benches: tuple = ()  # reference.benches.Bench shapes timed by benchmarks/
 
     @property
     def torch_forward(self) -> Callable:
-        """The torch mirror: ``reference.torch_ops.<name>``, same signature as ``<name>_forward``.
-
-        Imported on first use, so grading from golden fixtures works without torch.
-        """
-        from . import torch_ops
-
-        return getattr(torch_ops, self.name)
+        """The torch mirror (torch itself is imported when it first runs)."""
+        return self.torch_mirror

@@ -6,6 +6,7 @@ from functools import partial
 from ..cases import Case, fmt, sweep, unique
 from ..diagnosis import derivative_at_zero
 from ..spec import OpSpec
+from .. import torch_ops
 
 OPTIONS = {
     "relu": [{}],
@@ -30,5 +31,8 @@ def activation_grid(name: str, full: bool = False) -> list[Case]:
     return unique(_case(name, p) for p in sweep({"options": OPTIONS[name], "shape": SHAPES}, {}))
 
 
-SPECS = [OpSpec(name, "activation", partial(activation_grid, name),
+MIRRORS = {"relu": torch_ops.relu, "leaky_relu": torch_ops.leaky_relu, "sigmoid": torch_ops.sigmoid, "tanh": torch_ops.tanh,
+           "softplus": torch_ops.softplus, "elu": torch_ops.elu, "gelu": torch_ops.gelu}
+
+SPECS = [OpSpec(name, "activation", partial(activation_grid, name), MIRRORS[name],
                 diagnose=derivative_at_zero if name in ("relu", "leaky_relu") else None) for name in OPTIONS]

@@ -5,6 +5,8 @@ from functools import partial
 
 from ..cases import Case, fmt, per_dim, sweep, unique
 from ..spec import OpSpec
+from .. import torch_ops
+from ..benches import Bench, conv_gflop
 
 KERNELS = {1: [1, 3, 4, 5], 2: [(1, 1), (3, 3), (3, 2), (5, 5)]}
 STRIDES = {1: [1, 2, 3], 2: [1, 2, (1, 2), 3]}
@@ -50,7 +52,19 @@ def grid(op: str, nd: int, full: bool = False) -> list[Case]:
 
 
 SPECS = [
-    OpSpec(f"{op}{nd}d", "depthwise", partial(grid, op, nd),
-           linear_in=("x", "w") if op == "depthwise_conv" else ("x", "w_dw", "w_pw"))
-    for op in ("depthwise_conv", "separable_conv") for nd in (1, 2)
+    OpSpec("depthwise_conv1d", "depthwise", partial(grid, "depthwise_conv", 1), torch_ops.depthwise_conv1d, linear_in=("x", "w")),
+    OpSpec("depthwise_conv2d", "depthwise", partial(grid, "depthwise_conv", 2), torch_ops.depthwise_conv2d, linear_in=("x", "w"),
+           benches=(
+        Bench("depthwise_conv2d", "mobilenetv2-dw-144-b8", {"x": (8, 144, 56, 56), "w": (144, 1, 3, 3), "b": None},
+              {"stride": 1, "padding": 1}, conv_gflop(8, 144, 144, (56, 56), (3, 3), 144)),
+        Bench("depthwise_conv2d", "mobilenetv2-dw-s2-96-b8", {"x": (8, 96, 112, 112), "w": (96, 1, 3, 3), "b": None},
+              {"stride": 2, "padding": 1}, conv_gflop(8, 96, 96, (56, 56), (3, 3), 96)))),
+    OpSpec("separable_conv1d", "depthwise", partial(grid, "separable_conv", 1), torch_ops.separable_conv1d,
+           linear_in=("x", "w_dw", "w_pw")),
+    OpSpec("separable_conv2d", "depthwise", partial(grid, "separable_conv", 2), torch_ops.separable_conv2d,
+           linear_in=("x", "w_dw", "w_pw"), benches=(
+        Bench("separable_conv2d", "mobilenetv2-block-b8", {"x": (8, 144, 28, 28), "w_dw": (144, 1, 3, 3),
+                                                            "w_pw": (32, 144, 1, 1), "b_dw": None, "b_pw": None},
+              {"stride": 1, "padding": 1},
+              conv_gflop(8, 144, 144, (28, 28), (3, 3), 144) + conv_gflop(8, 144, 32, (28, 28), (1, 1))),)),
 ]

@@ -6,6 +6,8 @@ from functools import partial
 from ..cases import Case, fmt, per_dim, sweep, unique
 from ..diagnosis import max_pool_routing
 from ..spec import OpSpec
+from .. import torch_ops
+from ..benches import Bench
 
 KERNELS = {1: [2, 3, 4], 2: [(2, 2), (3, 3), (2, 3), (3, 1)]}
 STRIDES = {1: [None, 1, 2, 3], 2: [None, 1, 2, (2, 1), 3]}  # None = kernel size; 1 = overlapping windows
@@ -103,8 +105,14 @@ def adaptive_grid(nd: int, full: bool = False) -> list[Case]:
 
 
 SPECS = [
-    OpSpec(f"{kind}{nd}d", "pool", partial(grid, nd),
-           diagnose=max_pool_routing if kind == "max_pool" else None, linear_in=() if kind == "max_pool" else ("x",))
-    for kind, grid in (("max_pool", max_pool_grid), ("avg_pool", avg_pool_grid), ("adaptive_avg_pool", adaptive_grid))
-    for nd in (1, 2)
+    OpSpec("max_pool1d", "pool", partial(max_pool_grid, 1), torch_ops.max_pool1d, diagnose=max_pool_routing),
+    OpSpec("max_pool2d", "pool", partial(max_pool_grid, 2), torch_ops.max_pool2d, diagnose=max_pool_routing, benches=(
+        Bench("max_pool2d", "resnet18-stem-b8", {"x": (8, 64, 112, 112)}, {"kernel_size": 3, "stride": 2, "padding": 1}),
+        Bench("max_pool2d", "small-b2", {"x": (2, 3, 8, 8)}, {"kernel_size": 2}))),
+    OpSpec("avg_pool1d", "pool", partial(avg_pool_grid, 1), torch_ops.avg_pool1d, linear_in=("x",)),
+    OpSpec("avg_pool2d", "pool", partial(avg_pool_grid, 2), torch_ops.avg_pool2d, linear_in=("x",), benches=(
+        Bench("avg_pool2d", "2x2-b8", {"x": (8, 64, 56, 56)}, {"kernel_size": 2}),)),
+    OpSpec("adaptive_avg_pool1d", "pool", partial(adaptive_grid, 1), torch_ops.adaptive_avg_pool1d, linear_in=("x",)),
+    OpSpec("adaptive_avg_pool2d", "pool", partial(adaptive_grid, 2), torch_ops.adaptive_avg_pool2d, linear_in=("x",), benches=(
+        Bench("adaptive_avg_pool2d", "resnet18-global-b8", {"x": (8, 512, 7, 7)}, {"output_size": 1}),)),
 ]

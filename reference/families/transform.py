@@ -5,6 +5,8 @@ from functools import partial
 
 from ..cases import Case, fmt, per_dim, sweep, unique
 from ..spec import OpSpec
+from .. import torch_ops
+from ..benches import Bench, conv_gflop
 
 ORDER = {"p4": 4, "p4m": 8, "reflect": 2}  # group orders
 KERNELS = [1, 2, 3, (3, 2)]  # non-square kernels only for the reflection group (rotations need square)
@@ -53,11 +55,14 @@ def pool_grid(mode: str, full: bool = False) -> list[Case]:
 
 
 SPECS = [
-    OpSpec("transform_lifting_conv2d", "transform", partial(conv_grid, "lifting"),
-           linear_in=("x", "w")),
-    OpSpec("transform_group_conv2d", "transform", partial(conv_grid, "group"),
-           linear_in=("x", "w")),
-    OpSpec("transform_max_pool", "transform", partial(pool_grid, "max")),
-    OpSpec("transform_avg_pool", "transform", partial(pool_grid, "avg"),
-           linear_in=("x",)),
+    OpSpec("transform_lifting_conv2d", "transform", partial(conv_grid, "lifting"), torch_ops.transform_lifting_conv2d,
+           linear_in=("x", "w"), benches=(
+        Bench("transform_lifting_conv2d", "p4-cifar-b8", {"x": (8, 3, 32, 32), "w": (16, 3, 3, 3), "b": None},
+              {"padding": 1, "group": "p4"}, conv_gflop(8, 3, 64, (32, 32), (3, 3))),)),
+    OpSpec("transform_group_conv2d", "transform", partial(conv_grid, "group"), torch_ops.transform_group_conv2d,
+           linear_in=("x", "w"), benches=(
+        Bench("transform_group_conv2d", "p4-cifar-b8", {"x": (8, 16, 4, 32, 32), "w": (16, 16, 4, 3, 3), "b": None},
+              {"padding": 1, "group": "p4"}, conv_gflop(8, 64, 64, (32, 32), (3, 3))),)),
+    OpSpec("transform_max_pool", "transform", partial(pool_grid, "max"), torch_ops.transform_max_pool),
+    OpSpec("transform_avg_pool", "transform", partial(pool_grid, "avg"), torch_ops.transform_avg_pool, linear_in=("x",)),
 ]
