@@ -3,8 +3,12 @@
 A diagnosis takes the case, the oracle (inputs, upstream gradient, torch's
 results) and the implementation's gradients, and returns a one-line finding or
 ``None``. Ops name theirs in their :class:`~reference.spec.OpSpec`.
+:func:`findings` gathers them as typed :class:`Finding`\ s (kind, gradient,
+catalogue names, message); :func:`explain` is their one-line text.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -167,21 +171,58 @@ def where(case: Case, name: str, got: np.ndarray, expected: np.ndarray) -> str |
     return ", ".join(parts) or None
 
 
-def explain(case: Case, oracle, grads: dict, op_diagnose=None) -> str:
-    """Everything recognisable about a failure, most specific first; '' if nothing is."""
+KINDS = ("convention", "mistake", "precision", "location")
+CONVENTION_HEADS = ("tie-convention mismatch", "convention at x = 0")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing recognised about a failure.
+
+    ``kind``: 'convention' (a different choice at a non-differentiable point: ties, x = 0),
+    'mistake' (a named mistake: a catalogued mutant reproduces it, or an op diagnosis such as
+    'overlapping windows not accumulated'), 'precision' (right only to float32 precision) or
+    'location' (where the wrong elements of one gradient are). ``names``: the catalogue names.
+    """
+
+    kind: str
+    message: str
+    gradient: str = ""
+    names: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _op_finding(text: str) -> Finding:
+    return Finding("convention" if text.startswith(CONVENTION_HEADS) else "mistake", text, "x")
+
+
+def findings(case: Case, oracle, grads: dict, op_diagnose=None) -> list[Finding]:
+    """Everything recognisable about a failure, most specific first."""
     failing = [n for n, e in oracle.grads.items()
                if not (isinstance(grads.get(n), np.ndarray) and grads[n].shape == e.shape
                        and not mismatch_mask(grads[n], e).any())]
-    findings = []
+    found = []
     if op_diagnose is not None:
-        findings.append(op_diagnose(case, oracle, grads))
+        text = op_diagnose(case, oracle, grads)
+        if text:
+            found.append(_op_finding(text))
     if failing:
         mistakes = known_mistakes(case, oracle, grads, failing)
-        if mistakes:
-            findings.append("probably: " + " / ".join(mistakes))
-        findings.append(precision(oracle, grads, failing))
+        if mistakes:  # when every mismatch is at a non-differentiable point, the names are of that convention
+            kind = "convention" if any(f.kind == "convention" for f in found) else "mistake"
+            found.append(Finding(kind, "probably: " + " / ".join(mistakes), ",".join(failing), tuple(mistakes)))
+        text = precision(oracle, grads, failing)
+        if text:
+            found.append(Finding("precision", text, ",".join(failing)))
         for n in failing:
             located = where(case, n, grads.get(n), oracle.grads[n])
             if located:
-                findings.append(f"d{n.upper() if len(n) == 1 and n != 'b' else n} errors {located}")
-    return "; ".join(f for f in findings if f)
+                found.append(Finding("location", f"d{n.upper() if len(n) == 1 and n != 'b' else n} errors {located}", n))
+    return found
+
+
+def explain(case: Case, oracle, grads: dict, op_diagnose=None) -> str:
+    """The findings as one line, most specific first; '' if nothing is recognised."""
+    return "; ".join(map(str, findings(case, oracle, grads, op_diagnose)))

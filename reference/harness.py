@@ -16,7 +16,7 @@ import numpy as np
 from . import sampling
 from .cases import Case
 from .compare import Comparison, compare_array, gradient_label, unchanged
-from .diagnosis import explain
+from .diagnosis import Finding, findings
 from .registry import SPECS
 
 
@@ -44,7 +44,8 @@ class CaseResult:
     skipped: str = ""  # the implementation's format cannot express this case (not a failure)
     expected: list[str] = field(default_factory=list)  # 'out' and every gradient the oracle has
     reproduce: str = ""  # the command that runs this case again (set by run_case; graders add their options)
-    diagnosis: str = ""  # what is probably wrong, when a diagnosis recognises the failure
+    diagnosis: str = ""  # what is probably wrong, when a diagnosis recognises the failure (the findings as text)
+    findings: list[Finding] = field(default_factory=list)  # the same, typed (reference.diagnosis.Finding)
 
     @property
     def notes(self) -> list[str]:
@@ -132,7 +133,9 @@ def run_case(case: Case, impl, base_seed: int = 0, reference: Oracle | None = No
         else:
             result.error = _describe_exception(f"{case.op}_forward", exc)
         return result
-    result.checks.append(compare_array("out", out, ref.out, dtype_policy=dtype_policy))
+    spec = SPECS.get(case.op)
+    tolerance = spec.tolerances.get(case.dtype) if spec is not None else None
+    result.checks.append(compare_array("out", out, ref.out, tolerance, dtype_policy=dtype_policy))
     try:
         grads = backward(upstream, cache)
     except NotExpressible as exc:
@@ -145,7 +148,7 @@ def run_case(case: Case, impl, base_seed: int = 0, reference: Oracle | None = No
         result.error = f"{case.op}_backward must return a dict {{input name: gradient}}; got {type(grads).__name__}"
         return result
     for name, expected in ref.grads.items():
-        result.checks.append(compare_array(name, grads.get(name), expected, dtype_policy=dtype_policy))
+        result.checks.append(compare_array(name, grads.get(name), expected, tolerance, dtype_policy=dtype_policy))
     extra = sorted(k for k, v in grads.items() if k not in ref.grads and v is not None)
     if extra:
         result.error = f"{case.op}_backward returned gradients for inputs that do not exist here: {extra}"
@@ -154,7 +157,8 @@ def run_case(case: Case, impl, base_seed: int = 0, reference: Oracle | None = No
     result.checks.append(unchanged("upstream gradient dY", ref.upstream, upstream))
     if not result.ok and diagnose:
         try:
-            result.diagnosis = explain(case, ref, grads, SPECS[case.op].diagnose)
+            result.findings = findings(case, ref, grads, SPECS[case.op].diagnose)
+            result.diagnosis = "; ".join(map(str, result.findings))
         except Exception as exc:  # a diagnosis is a bonus; never let it hide the failure
             result.diagnosis = f"(diagnosis unavailable: {type(exc).__name__}: {exc})"
     return result

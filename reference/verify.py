@@ -40,6 +40,7 @@ def _parse(argv):
     p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
     p.add_argument("--full-grid", action="store_true", help="the large sweep")
     p.add_argument("--show", type=int, default=3, help="failure reports to print (default 3)")
+    p.add_argument("--list-cases", action="store_true", help="print the grid as a table (op, dtype, inputs, shapes, options) and stop")
     p.add_argument("--error-profile", action="store_true",
                    help="print the distribution of the tolerance fraction used, per dtype (tolerance calibration)")
     return p.parse_args(argv)
@@ -61,6 +62,20 @@ def _import(target: str):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def _list_cases(specs, full: bool) -> int:
+    """The grid as a table: one line per case, its id's parts in columns."""
+    print(f"{'op':<26}{'dtype':<9}{'inputs':<10}{'shapes':<44}options")
+    count = 0
+    for spec in specs:
+        for case in spec.grid(full):
+            shapes = ", ".join(f"{k}{tuple(v)}" if v is not None else f"{k}-" for k, v in case.shapes.items())
+            options = ", ".join(f"{k}={v!r}" for k, v in case.config.items())
+            print(f"{case.op:<26}{case.dtype:<9}{case.inputs:<10}{shapes:<44}{options}")
+            count += 1
+    print(f"{count} cases")
+    return 0
 
 
 def _progress(total: int, enabled: bool):
@@ -89,6 +104,8 @@ def main(argv=None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C and kill stop the run but keep the finished table
         signal.signal(sig, signal.default_int_handler)
     specs = [s for s in SPECS.values() if (not args.op or s.name in args.op) and (not args.family or s.family in args.family)]
+    if args.list_cases:
+        return _list_cases(specs, args.full_grid)
     rows, reports = [], []
     used = defaultdict(list)  # dtype -> fraction of tolerance used, per compared array
     start = time.perf_counter()

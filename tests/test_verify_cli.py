@@ -45,3 +45,12 @@ def test_one_thread_rule_divides_the_cores():
     assert threads.share(1) == n and threads.share(n) == 1 and threads.share(10 * n) == 1
     env = threads.environment(3, base={"PATH": "/bin"})
     assert {env[v] for v in threads.VARIABLES} == {"3"} and env["PATH"] == "/bin"
+
+
+def test_list_cases_prints_the_grid_as_a_table():
+    from reference.registry import SPECS
+
+    run = verify("--list-cases", "--op", "conv2d")
+    lines = run.stdout.strip().splitlines()
+    assert run.returncode == 0 and lines[0].split()[:3] == ["op", "dtype", "inputs"]
+    assert lines[-1] == f"{len(SPECS['conv2d'].grid(False))} cases" and len(lines) == len(SPECS["conv2d"].grid(False)) + 2
