@@ -105,7 +105,11 @@ def main(argv=None) -> int:
         signal.signal(sig, signal.default_int_handler)
     specs = [s for s in SPECS.values() if (not args.op or s.name in args.op) and (not args.family or s.family in args.family)]
     if args.list_cases:
-        return _list_cases(specs, args.full_grid)
+        try:
+            return _list_cases(specs, args.full_grid)
+        except BrokenPipeError:  # `| head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
     rows, reports = [], []
     used = defaultdict(list)  # dtype -> fraction of tolerance used, per compared array
     start = time.perf_counter()
