@@ -9,113 +9,73 @@ Backward, as in the lecture ("Backprop in Convolutional Layers"):
 * dX — the upstream gradient, zero-upsampled by the stride, fully padded,
   correlated with the *flipped* filters with input/output channels swapped
   (i.e. convolved with the filters); then the zero padding is cropped off.
-  :func:`conv_input_grad_by_convolution` is that, literally; the default
-  :func:`conv_input_grad` computes the same sums in scatter form (col2im),
-  skipping the inserted zeros;
+  :func:`conv_input_grad_by_convolution` is that, literally. :func:`conv_input_grad`
+  picks one of four forms of the same sums (:func:`input_grad_strategy`): at stride 1 that
+  correlation, evaluated only at X's own positions; else the scatter form (col2im of Wᵀ·dZ),
+  which skips the inserted zeros — per kernel offset for depthwise filters, one GEMM for
+  the whole batch, or block by block;
 * dW — the (padded) input correlated with the upstream gradient, summed over
-  the batch (stride and dilation exchange roles);
+  the batch (stride and dilation exchange roles): :func:`conv_filter_grad_by_correlation`
+  literally; :func:`conv_filter_grad` picks one of four forms (:func:`filter_grad_strategy`);
 * db — the upstream gradient summed over batch and space.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
+from typing import Callable, Union
 
 import numpy as np
 
 from ._api import specialise
-from math import prod
-
+from .channel_planes import ChannelPlanes
+from .columns import col2im, folds_batch, kept_columns, map_blocks, map_column_blocks
+from .correlation import channels_to_batch, correlate, flip_spatial, swap_in_out
+from .geometry import ConvGeometry, Pads, extent, padded_size
 from .gemm import matmul
-from .mechanics import (
-    ChannelPlanes,
-    Taps,
-    col2im,
-    map_blocks,
-    map_column_blocks,
-    im2col,
-    Pads,
-    as_tuple,
-    channels_to_batch,
-    correlate,
-    crop,
-    flip_spatial,
-    folds_batch,
-    kept_columns,
-    memoised,
-    output_size,
-    pad,
-    resolve_padding,
-    swap_in_out,
-    zero_upsample,
-)
-
-
-SCATTER_MIN = 1 << 15  # elements of dZ from which dX at stride 1 takes the form that writes fewer bytes
+from .padding import crop, pad, zero_upsample
+from .tuning import current
+from .windowing import Taps
 
 
 @dataclass(frozen=True)
-class ConvGeometry:
-    """Everything the backward needs to know about a convolution's shape."""
+class PaddedInput:
+    """What the forward keeps of a convolution's input in general: the zero-padded input, and the im2col
+    columns of it when it gathered them once for the filter gradient too (:func:`~manual_grads.columns.kept_columns`;
+    None: the filter gradient takes them block by block)."""
 
-    stride: tuple[int, ...]
-    dilation: tuple[int, ...]
-    pads: Pads
-    groups: int
-    kernel: tuple[int, ...]
-    padded: tuple[int, ...]  # spatial size of the padded input
+    x_padded: np.ndarray
+    cols: np.ndarray | None
 
-    @property
-    def depthwise(self) -> bool:
-        """One input and one output channel per group: every product is K·K fused multiply-adds."""
-        return self.groups > 1 and self.channels_per_group == (1, 1)
 
-    channels_per_group: tuple[int, int] = (0, 0)  # (C_in / groups, C_out / groups)
+@dataclass(frozen=True)
+class DepthwiseInput:
+    """What the forward keeps of a depthwise convolution's input: the input as given (its slabs pad their own rows)."""
 
-    @staticmethod
-    @memoised
-    def of(x_shape: tuple, w_shape: tuple, stride, padding, dilation, groups) -> "ConvGeometry":
-        """Geometry of a convolution of an input of ``x_shape`` with filters of ``w_shape`` (worked out once per
-        shapes and arguments: :func:`~manual_grads.mechanics.memoised`)."""
-        nd = len(w_shape) - 2
-        if len(x_shape) != nd + 2:
-            raise ValueError(f"input must have shape (N, C, {nd} spatial dims) to match a {nd}-d filter bank; got shape {x_shape}")
-        stride = as_tuple(stride, nd, "stride")
-        dilation = as_tuple(dilation, nd, "dilation")
-        if min(stride) < 1 or min(dilation) < 1:
-            raise ValueError(f"stride and dilation must be >= 1, got stride={stride}, dilation={dilation}")
-        if not isinstance(groups, (int, np.integer)) or groups < 1:
-            raise ValueError(f"groups must be a positive int, got {groups!r}")
-        o, cg = w_shape[:2]
-        if x_shape[1] != cg * groups or o % groups:
-            raise ValueError(
-                f"channels do not fit groups={groups}: input has {x_shape[1]} channels, "
-                f"filters have shape {tuple(w_shape)} (need C_in = groups * {cg} and C_out divisible by groups)"
-            )
-        kernel = tuple(w_shape[2:])
-        pads = resolve_padding(padding, kernel, dilation)
-        if padding == "same" and max(stride) > 1:
-            raise ValueError("padding='same' is only defined for stride 1")
-        padded = tuple(n + lo + hi for n, (lo, hi) in zip(x_shape[2:], pads))
-        if any(output_size(n, k, s, d) < 1 for n, k, s, d in zip(padded, kernel, stride, dilation)):
-            raise ValueError(
-                f"kernel {kernel} with dilation {dilation} does not fit the padded input {padded}"
-            )
-        return ConvGeometry(stride, dilation, pads, int(groups), kernel, padded, (cg, o // groups))
+    x: np.ndarray
 
 
 @dataclass(frozen=True)
 class ConvCache:
-    x_padded: np.ndarray | None  # None for depthwise: its slabs pad their own rows of ``x``
+    """What a convolution's forward keeps for its backward: the filters, whether it had a bias, its geometry,
+    and its input in one of two layouts (``kept``): padded, with the columns if they were kept, or as given."""
+
     w: np.ndarray
     has_bias: bool
     geometry: ConvGeometry
-    cols: np.ndarray | None = None  # the forward's im2col columns of x_padded, reused by dW (kept_columns)
-    x: np.ndarray | None = None  # depthwise: the input as given
+    kept: Union[PaddedInput, DepthwiseInput]
 
     @property
     def padded_input(self) -> np.ndarray:
         """The zero-padded input Xpad."""
-        return self.x_padded if self.x_padded is not None else pad(self.x, self.geometry.pads)
+        if isinstance(self.kept, PaddedInput):
+            return self.kept.x_padded
+        return pad(self.kept.x, self.geometry.pads)
+
+    @property
+    def cols(self) -> np.ndarray | None:
+        """The forward's im2col columns of Xpad, if it kept them."""
+        return self.kept.cols if isinstance(self.kept, PaddedInput) else None
 
 
 def conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *, nd: int | None = None):
@@ -126,57 +86,103 @@ def conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *, nd:
     geo = ConvGeometry.of(x.shape, w.shape, stride, padding, dilation, groups)
     if geo.depthwise:  # each slab pads its own rows (with a stride, straight into its phases)
         z = correlate(x, w, geo.stride, geo.dilation, geo.groups, pads=geo.pads)
-        return add_bias(z, b), ConvCache(None, w, b is not None, geo, x=x)
+        return add_bias(z, b), ConvCache(w, b is not None, geo, DepthwiseInput(x))
     xp = pad(x, geo.pads)
     cols = kept_columns(xp, geo.kernel, geo.stride, geo.dilation, geo.groups)
     z = add_bias(correlate(xp, w, geo.stride, geo.dilation, geo.groups, cols=cols), b)
-    return z, ConvCache(xp, w, b is not None, geo, cols)
+    return z, ConvCache(w, b is not None, geo, PaddedInput(xp, cols))
+
+
+# --- dX: four forms of crop( zero_upsample(dZ, s) (*) W ) -------------------------------------------------
+
+InputGrad = Callable[[np.ndarray, np.ndarray, ConvGeometry], np.ndarray]
 
 
 def conv_input_grad(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
-    """dX = crop( zero_upsample(dZ, s) (*) W ): the lecture's full convolution with the flipped filters.
+    """dX = crop( zero_upsample(dZ, s) (*) W ): the lecture's full convolution with the flipped filters,
+    in the form :func:`input_grad_strategy` picks for these shapes."""
+    return input_grad_strategy(dz, geo)(dz, w, geo)
 
-    At stride 1 it is computed as written (:func:`conv_input_grad_by_convolution`),
-    but only at X's own positions: dZ padded by d(k-1) less X's padding,
-    correlated with the flipped, channel-swapped filters. With a stride (or fewer
-    input than output channels) it is computed in scatter form, crop(col2im(Wᵀ · dZ)):
-    each output position's gradient, times the filters, is added back onto the
-    window it came from — the same sums without the inserted zeros.
+
+def input_grad_strategy(dz: np.ndarray, geo: ConvGeometry) -> InputGrad:
+    """Which form computes dX for an upstream gradient ``dz``:
+
+    * stride 1, unless there are fewer input than output channels and ``dz`` has at least
+      ``Tuning.scatter_min`` elements: :func:`input_grad_by_flipped_filters` (im2col copies dZ's
+      windows, Og·|K| rows; with fewer input channels the scatter form writes fewer, Cg·|K|, and
+      skips no zeros at stride 1 either);
+    * else, in scatter form: depthwise, :func:`input_grad_depthwise_scatter`; few windows per sample
+      (:func:`~manual_grads.columns.folds_batch`), :func:`input_grad_scatter_folded`; else
+      :func:`input_grad_scatter_blocks`.
     """
     cg, og = geo.channels_per_group
-    if max(geo.stride) == 1 and (cg >= og or dz.size < SCATTER_MIN):  # the lecture's convolution, where X is
-        # (im2col copies dZ's windows, Og·|K| rows; with fewer input than output channels, the
-        # scatter form below writes fewer, Cg·|K|, and skips no zeros at stride 1 either)
-        margins = tuple((d * (k - 1) - lo, n - hi - t)  # n - t = d(k-1), plus any rows past the last window
-                        for k, d, (lo, hi), n, t in zip(geo.kernel, geo.dilation, geo.pads, geo.padded, dz.shape[2:]))
-        return correlate(dz, flip_spatial(swap_in_out(w, geo.groups)), geo.stride, geo.dilation, geo.groups, pads=margins)
-    if geo.depthwise:  # one multiply-add per kernel offset: dXpad[..., t*s + i*d] += w[:, 0, i] * dZ
-        dx_padded = np.empty(dz.shape[:2] + geo.padded, np.result_type(dz, w))
-        planes = ChannelPlanes(dz.shape[0], geo.padded, geo.kernel, geo.stride, geo.dilation, dz.shape[2:])
-        dzs, dxs = planes.arrange(dz), planes.arrange(dx_padded)
+    if max(geo.stride) == 1 and (cg >= og or dz.size < current().scatter_min):
+        return input_grad_by_flipped_filters
+    if geo.depthwise:
+        return input_grad_depthwise_scatter
+    if folds_batch(prod(dz.shape[2:])):
+        return input_grad_scatter_folded
+    return input_grad_scatter_blocks
 
-        def slab(rows):  # each slab accumulates into zero taps of its own rows, which stay in cache
-            dxp = Taps.zeros(dzs[rows].shape[:dzs.ndim - len(planes.size)], planes.size, planes.kernel, planes.stride,
-                             planes.dilation, planes.out, dx_padded.dtype, flat=True)
-            runs = dxp.pack(dzs[rows])  # zeros between rows: they add nothing
-            product = np.empty(runs.shape, dtype=dx_padded.dtype)
-            for (_, target), weight in zip(dxp, planes.weights(w, rows, runs.ndim)):
-                target += np.multiply(runs, weight, out=product)
-            dxp.assemble(out=dxs[rows])
-        planes.map(slab, dxs, dx_padded.itemsize)
-        return crop(dx_padded, geo.pads)
+
+def input_grad_by_flipped_filters(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
+    """Stride 1: the lecture's convolution computed as written, but only at X's own positions — dZ padded
+    by d(k-1) less X's padding (plus any rows past the last window), correlated with the flipped,
+    channel-swapped filters."""
+    margins = tuple((extent(k, d) - 1 - lo, n - hi - t)  # n - t = d(k-1), plus any rows past the last window
+                    for k, d, (lo, hi), n, t in zip(geo.kernel, geo.dilation, geo.pads, geo.padded, dz.shape[2:]))
+    return correlate(dz, flip_spatial(swap_in_out(w, geo.groups)), geo.stride, geo.dilation, geo.groups, pads=margins)
+
+
+def input_grad_depthwise_scatter(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
+    """Depthwise, in scatter form: one multiply-add per kernel offset, dXpad[..., t*s + i*d] += w[:, 0, i] * dZ,
+    each slab accumulating into zero taps of its own rows (which stay in cache); then the padding cropped."""
+    dx_padded = np.empty(dz.shape[:2] + geo.padded, np.result_type(dz, w))
+    planes = ChannelPlanes(dz.shape[0], geo.padded, geo.kernel, geo.stride, geo.dilation, dz.shape[2:])
+    dzs, dxs = planes.arrange(dz), planes.arrange(dx_padded)
+
+    def slab(rows):
+        dxp = Taps.zeros(dzs[rows].shape[:dzs.ndim - len(planes.size)], planes.size, planes.kernel, planes.stride,
+                         planes.dilation, planes.out, dx_padded.dtype, flat=True)
+        runs = dxp.pack(dzs[rows])  # zeros between rows: they add nothing
+        product = np.empty(runs.shape, dtype=dx_padded.dtype)
+        for (_, target), weight in zip(dxp, planes.weights(w, rows, runs.ndim)):
+            target += np.multiply(runs, weight, out=product)
+        dxp.array(out=dxs[rows])
+    planes.map(slab, dxs, dx_padded.itemsize)
+    return crop(dx_padded, geo.pads)
+
+
+def _transposed_filters(w: np.ndarray, groups: int) -> np.ndarray:
+    """Wᵀ per group, ``(G, Cg*|K|, Og)``: the matrix that takes dZ's channels to the columns of dXpad."""
+    return w.reshape(groups, w.shape[0] // groups, -1).transpose(0, 2, 1)
+
+
+def input_grad_scatter_folded(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
+    """Scatter form for few windows per sample: one GEMM per group over the whole batch's dZ, Wᵀ · dZ, then
+    col2im (the fold of every window's columns back onto dXpad) and the padding cropped."""
     n, o = dz.shape[:2]
     g = geo.groups
-    w_t = w.reshape(g, o // g, -1).transpose(0, 2, 1)  # (G, Cg*|K|, Og)
+    w_t = _transposed_filters(w, g)
     windows = prod(dz.shape[2:])
     per_sample = dz.reshape(n, g, o // g, windows)
-    if folds_batch(windows):  # few windows per sample: one GEMM per group over the whole batch's dZ
-        dcols = matmul(w_t, per_sample.transpose(1, 2, 0, 3).reshape(g, o // g, n * windows))  # (G, Cg*|K|, N*|T|)
-        dcols = dcols.reshape(g, w_t.shape[1], n, windows).transpose(2, 0, 1, 3)
-        return crop(col2im(dcols, geo.padded, geo.kernel, dz.shape[2:], geo.stride, geo.dilation), geo.pads)
+    dcols = matmul(w_t, per_sample.transpose(1, 2, 0, 3).reshape(g, o // g, n * windows))  # (G, Cg*|K|, N*|T|)
+    dcols = dcols.reshape(g, w_t.shape[1], n, windows).transpose(2, 0, 1, 3)
+    return crop(col2im(dcols, geo.padded, geo.kernel, dz.shape[2:], geo.stride, geo.dilation), geo.pads)
+
+
+def input_grad_scatter_blocks(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
+    """Scatter form for many windows per sample: a few samples' Wᵀ · dZ at a time, (n, G, Cg*|K|, |T|),
+    folded back (col2im) while still in cache (:func:`~manual_grads.columns.map_blocks`); then the padding cropped."""
+    n, o = dz.shape[:2]
+    g = geo.groups
+    cg = geo.channels_per_group[0]
+    w_t = _transposed_filters(w, g)
+    windows = prod(dz.shape[2:])
+    per_sample = dz.reshape(n, g, o // g, windows)
     dx_padded = np.empty((n, g * cg) + geo.padded, np.result_type(dz, w))
 
-    def block(rows):  # a few samples' Wᵀ · dZ, (n, G, Cg*|K|, |T|), added back while still in cache
+    def block(rows):
         dcols = np.matmul(w_t, per_sample[rows])
         dx_padded[rows] = col2im(dcols, geo.padded, geo.kernel, dz.shape[2:], geo.stride, geo.dilation)
     map_blocks(block, n, g * w_t.shape[1] * windows * dx_padded.itemsize, w.size * dz.size // o)
@@ -190,54 +196,103 @@ def conv_input_grad_by_convolution(dz: np.ndarray, w: np.ndarray, geo: ConvGeome
     """
     k, s, d = geo.kernel, geo.stride, geo.dilation
     dz_up = zero_upsample(dz, s)
-    full = pad(dz_up, tuple((di * (ki - 1), di * (ki - 1)) for ki, di in zip(k, d)))
+    full = pad(dz_up, tuple((extent(ki, di) - 1,) * 2 for ki, di in zip(k, d)))
     dx_padded = correlate(full, flip_spatial(swap_in_out(w, geo.groups)), (1,) * len(k), d, geo.groups)
     # rows past the last window (stride not dividing the input) received no gradient
     trailing = tuple((0, n - m) for n, m in zip(geo.padded, dx_padded.shape[2:]))
     return crop(pad(dx_padded, trailing), geo.pads)
 
 
+# --- dW: four forms of Xpad ⋆ dZ, summed over the batch ---------------------------------------------------
+
 def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, cols: np.ndarray | None = None,
                      *, pads: Pads | None = None) -> np.ndarray:
-    """dW[o, c, i] = sum_{n,t} dZ[n, o, t] * Xpad[n, c, t*s + i*d] — Xpad correlated with dZ, summed over the batch.
-
-    Over the columns of Xpad (every window, im2col) this correlation is a GEMM per sample,
-    dZ[n] · cols[n]ᵀ, summed: over the forward's ``cols`` when it kept them (the batch folded in: one GEMM
-    per group; per sample: one GEMM each), else over columns taken block by block. Depthwise, it is one dot
-    product per kernel offset.
-    :func:`conv_filter_grad_by_correlation` is the correlation itself. ``pads``: ``x_padded`` is still to be padded by them.
+    """dW[o, c, i] = sum_{n,t} dZ[n, o, t] * Xpad[n, c, t*s + i*d] — Xpad correlated with dZ, summed over the batch,
+    in the form :func:`filter_grad_strategy` picks. ``cols``: the forward's im2col columns of Xpad, if it kept
+    them; ``pads``: ``x_padded`` is still to be padded by them.
+    :func:`conv_filter_grad_by_correlation` is the correlation itself.
     """
-    if geo.depthwise:  # dW[c, 0, i] = sum_{n,t} dZ[n, c, t] * Xpad[n, c, t*s + i*d], one offset at a time
-        size = tuple(n + lo + hi for n, (lo, hi) in zip(x_padded.shape[2:], pads)) if pads else x_padded.shape[2:]
-        planes = ChannelPlanes(dz.shape[0], size, geo.kernel, geo.stride, geo.dilation, dz.shape[2:])
-        xs, dzs = planes.arrange(x_padded), planes.arrange(dz)
+    return filter_grad_strategy(geo, cols)(dz, x_padded, geo, cols, pads)
 
-        def slab(rows):  # this slab's share of every offset's sum, per (row, channel), from its own padded rows
-            taps = Taps(xs[rows], planes.kernel, planes.stride, planes.dilation, planes.out, planes.pads(pads), flat=True)
-            views = [view.reshape(view.shape[:2] + (-1,)) for _, view in taps]
-            runs = taps.pack(dzs[rows]).reshape(views[0].shape)  # zeros between rows: they add nothing
-            return np.stack([np.einsum("abl,abl->ab", runs, view) for view in views], axis=-1)
-        shares = planes.map(slab, xs, x_padded.itemsize)  # (N, C, |K|), or (C, 1, |K|) batch in planes, in slabs
-        dw = np.concatenate(shares).sum(axis=1 if planes.batch_in else 0) if shares else np.zeros((dz.shape[1], prod(geo.kernel)))
-        return dw.reshape((dz.shape[1], 1) + geo.kernel).astype(np.result_type(dz, x_padded), copy=False)
-    x_padded = pad(x_padded, pads) if pads else x_padded
+
+FilterGrad = Callable[[np.ndarray, np.ndarray, ConvGeometry, Union[np.ndarray, None], Union[Pads, None]], np.ndarray]
+
+
+def filter_grad_strategy(geo: ConvGeometry, cols: np.ndarray | None) -> FilterGrad:
+    """Which form computes dW: depthwise, :func:`filter_grad_depthwise` (one dot product per kernel offset);
+    else GEMMs over the columns of Xpad (every window, im2col) — over the forward's ``cols`` when it kept them,
+    the batch folded in (:func:`filter_grad_folded_columns`) or per sample (:func:`filter_grad_kept_columns`),
+    else over columns taken block by block (:func:`filter_grad_column_blocks`)."""
+    if geo.depthwise:
+        return filter_grad_depthwise
+    if cols is None:
+        return filter_grad_column_blocks
+    return filter_grad_folded_columns if cols.ndim == 3 else filter_grad_kept_columns
+
+
+def filter_grad_depthwise(dz: np.ndarray, x: np.ndarray, geo: ConvGeometry, cols: None = None,
+                          pads: Pads | None = None) -> np.ndarray:
+    """Depthwise: dW[c, 0, i] = sum_{n,t} dZ[n, c, t] * Xpad[n, c, t*s + i*d], one dot product per kernel offset,
+    Xpad = pad(x, pads) (no columns: ``cols`` is not used). Each slab takes its share of every offset's sum
+    from its own padded rows; the shares are added up in slab order."""
+    size = padded_size(x.shape[2:], pads)
+    planes = ChannelPlanes(dz.shape[0], size, geo.kernel, geo.stride, geo.dilation, dz.shape[2:])
+    xs, dzs = planes.arrange(x), planes.arrange(dz)
+
+    def slab(rows):  # this slab's share of every offset's sum, per (row, channel)
+        taps = Taps(xs[rows], planes.kernel, planes.stride, planes.dilation, planes.out, planes.pads(pads), flat=True)
+        views = [view.reshape(view.shape[:2] + (-1,)) for _, view in taps]
+        runs = taps.pack(dzs[rows]).reshape(views[0].shape)  # zeros between rows: they add nothing
+        return np.stack([np.einsum("abl,abl->ab", runs, view) for view in views], axis=-1)
+    shares = planes.map(slab, xs, x.itemsize)  # (N, C, |K|), or (C, 1, |K|) batch in planes, in slabs
+    dw = np.concatenate(shares).sum(axis=1 if planes.batch_in else 0) if shares else np.zeros((dz.shape[1], prod(geo.kernel)))
+    return dw.reshape((dz.shape[1], 1) + geo.kernel).astype(np.result_type(dz, x), copy=False)
+
+
+def _per_sample(dz: np.ndarray, groups: int) -> np.ndarray:
+    """dZ as ``(N, G, Og, |T|)``: per sample and group, one row per output channel, one column per window."""
+    n, o = dz.shape[:2]
+    return dz.reshape(n, groups, o // groups, prod(dz.shape[2:]))
+
+
+def _filter_bank(dw: np.ndarray, dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry) -> np.ndarray:
+    """``(G, Og, Cg*|K|)`` sums as the filter bank's gradient ``(O, Cg, *K)``."""
+    return np.ascontiguousarray(dw).reshape((dz.shape[1], x_padded.shape[1] // geo.groups) + geo.kernel)
+
+
+def filter_grad_column_blocks(dz: np.ndarray, x: np.ndarray, geo: ConvGeometry, cols: None = None,
+                              pads: Pads | None = None) -> np.ndarray:
+    """One GEMM per block of samples over the columns of Xpad = pad(x, pads) taken block by block
+    (:func:`~manual_grads.columns.map_column_blocks`), then the sum over the blocks, in block order. Per sample,
+    dWᵀ = cols · dZᵀ, ``(Cg*|K|, Og)``: BLAS runs this orientation faster than dZ · colsᵀ when there are few
+    output channels."""
+    x_padded = pad(x, pads) if pads else x
+    o, g = dz.shape[1], geo.groups
+    per_sample = _per_sample(dz, g)
+    products = map_column_blocks(lambda rows, span, block: np.matmul(block, per_sample[rows, ..., span].transpose(0, 1, 3, 2)),
+                                 x_padded, geo.kernel, geo.stride, geo.dilation, g, dz.shape[2:], out_channels=o // g)
+    dw = (np.concatenate(products).sum(axis=0) if products else
+          np.zeros((g, x_padded.shape[1] // g * prod(geo.kernel), o // g), np.result_type(dz, x_padded)))
+    return _filter_bank(dw.transpose(0, 2, 1), dz, x_padded, geo)
+
+
+def filter_grad_folded_columns(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, cols: np.ndarray,
+                               pads: Pads | None = None) -> np.ndarray:
+    """The batch folded into the kept columns ``(G, Cg*|K|, N*|T|)``: one GEMM per group, dZ · colsᵀ (of Xpad,
+    only its channel count is read; padding does not change it)."""
     n, o = dz.shape[:2]
     g = geo.groups
-    per_sample = dz.reshape(n, g, o // g, prod(dz.shape[2:]))
-    # per sample, dWᵀ = cols · dZᵀ, (Cg*|K|, Og): BLAS runs this orientation faster than dZ · colsᵀ when there
-    # are few output channels (64 channels, 3×3, 56×56: 3.0 ms instead of 3.6 a sample, one thread)
-    if cols is None:  # one GEMM per sample, over its block of columns; then the sum over samples
-        products = map_column_blocks(lambda rows, span, cols: np.matmul(cols, per_sample[rows, ..., span].transpose(0, 1, 3, 2)),
-                                     x_padded, geo.kernel, geo.stride, geo.dilation, g, dz.shape[2:], out_channels=o // g)
-        dw = (np.concatenate(products).sum(axis=0) if products else
-              np.zeros((g, x_padded.shape[1] // g * prod(geo.kernel), o // g), np.result_type(dz, x_padded)))
-        dw = dw.transpose(0, 2, 1)  # the same sums, in block order
-    elif cols.ndim == 3:  # the batch folded into the columns (G, Cg*|K|, N*|T|): one GEMM per group
-        dz_folded = per_sample.transpose(1, 2, 0, 3).reshape(g, o // g, n * per_sample.shape[-1])
-        dw = matmul(dz_folded, cols.transpose(0, 2, 1))  # (G, Og, Cg*|K|)
-    else:  # one GEMM per sample, summed
-        dw = matmul(cols, per_sample.transpose(0, 1, 3, 2)).sum(axis=0).transpose(0, 2, 1)
-    return np.ascontiguousarray(dw).reshape((o, x_padded.shape[1] // g) + geo.kernel)
+    per_sample = _per_sample(dz, g)
+    dz_folded = per_sample.transpose(1, 2, 0, 3).reshape(g, o // g, n * per_sample.shape[-1])
+    return _filter_bank(matmul(dz_folded, cols.transpose(0, 2, 1)), dz, x_padded, geo)  # (G, Og, Cg*|K|)
+
+
+def filter_grad_kept_columns(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, cols: np.ndarray,
+                             pads: Pads | None = None) -> np.ndarray:
+    """Per-sample kept columns ``(N, G, Cg*|K|, |T|)``: one GEMM per sample, cols · dZᵀ, summed over the batch
+    (of Xpad, only its channel count is read)."""
+    per_sample = _per_sample(dz, geo.groups)
+    return _filter_bank(matmul(cols, per_sample.transpose(0, 1, 3, 2)).sum(axis=0).transpose(0, 2, 1), dz, x_padded, geo)
 
 
 def conv_filter_grad_by_correlation(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry) -> np.ndarray:
@@ -263,11 +318,11 @@ def conv_backward(dz, cache: ConvCache) -> dict[str, np.ndarray]:
     dX = crop(upsample_s(dZ) (*) W);  dW = Xpad (*) upsample_s(dZ);  db = sum_{n,t} dZ.
     """
     dz = np.asarray(dz)
-    geo = cache.geometry
+    geo, kept = cache.geometry, cache.kept
     grads = {
         "x": conv_input_grad(dz, cache.w, geo),
-        "w": conv_filter_grad(dz, cache.x, geo, pads=geo.pads) if geo.depthwise else
-             conv_filter_grad(dz, cache.x_padded, geo, cache.cols),
+        "w": conv_filter_grad(dz, kept.x, geo, pads=geo.pads) if isinstance(kept, DepthwiseInput) else
+             conv_filter_grad(dz, kept.x_padded, geo, kept.cols),
     }
     if cache.has_bias:
         grads["b"] = bias_grad(dz)

@@ -1,34 +1,30 @@
 """Matrix products on manual_grads' own threads, with BLAS single-threaded.
 
 A multithreaded BLAS call leaves its worker threads spinning for a while after
-it returns (OpenBLAS: about 0.1 s; measured here, 0.11 s of CPU burnt in the
-0.3 s after one GEMM, none after a single-threaded one) — on a 2-core machine,
-in the way of the element-wise slab loops that follow (:mod:`manual_grads.slabs`):
-the depthwise loops of the depthwise-separable block ran 1.7× slower right after
-its pointwise GEMMs than with BLAS single-threaded. So products of at least
-``POOL_MIN_WORK`` multiply-adds are split into independent pieces — samples of a
+it returns (OpenBLAS) — on a 2-core machine, in the way of the element-wise slab
+loops that follow (:mod:`manual_grads.slabs`): the depthwise loops of the
+depthwise-separable block ran slower right after its pointwise GEMMs than with BLAS
+single-threaded (docs/benchmarks.md has the measurements). So products of at least
+``Tuning.pool_min_work`` multiply-adds are split into independent pieces — samples of a
 batched product, else blocks of rows or columns — that run on the slab pool, each
 a single-threaded BLAS call: the pool's threads wait without spinning, and BLAS's
 own threads are never woken. Smaller products are BLAS's alone (handing pieces to
-threads costs more than they save).
+threads and limiting BLAS costs more than they save).
 
 The BLAS thread count is process-wide: it is lowered to 1 (through
 threadpoolctl) only while manual_grads' GEMMs run, and restored after. Without
-a BLAS threadpoolctl can find, products are plain ``np.matmul`` calls.
+a BLAS threadpoolctl can find, products are single calls on BLAS's own threads
+(``np.matmul``, or ``np.dot`` for two matrices).
 """
 from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from math import prod
 
 import numpy as np
 
 from . import slabs
-
-POOL_MIN_WORK = 1 << 24  # multiply-adds (M·N·K) from which a product is split over the pool (handing pieces to
-                         # threads and limiting BLAS cost about 40 µs; smaller products are BLAS's alone)
-SPLIT_PIECES = 4  # blocks of rows or columns a single product is split into (whatever the thread count)
+from .tuning import current
 
 _controller = None  # threadpoolctl's handle on NumPy's BLAS libraries; False once found missing
 _lock = threading.Lock()
@@ -78,22 +74,23 @@ def single_threaded_blas():
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``np.matmul(a, b, out=out)``; a product of ``POOL_MIN_WORK`` multiply-adds or more split into pieces
+    """``np.matmul(a, b, out=out)``; a product of ``Tuning.pool_min_work`` multiply-adds or more split into pieces
     run on the slab pool with BLAS single-threaded: ranges of the leading stack axis (samples) when it is
-    long enough, else ``SPLIT_PIECES`` blocks of the rows of ``a`` or the columns of ``b``, whichever are
-    more. Which path, and the rows or columns of each piece, depend on the shapes only (a sample is the
+    long enough, else ``Tuning.split_pieces`` blocks of the rows of ``a`` or the columns of ``b``, whichever
+    are more. Which path, and the rows or columns of each piece, depend on the shapes only (a sample is the
     same BLAS call in any range of samples), so results are the same on any number of threads."""
-    (m, k), n = a.shape[-2:], b.shape[-1]
-    if max(a.size * n, b.size * m) < POOL_MIN_WORK or _blas() is None:  # (multiply-adds, one operand broadcast)
+    m, n = a.shape[-2], b.shape[-1]
+    tuned = current()
+    if max(a.size * n, b.size * m) < tuned.pool_min_work or _blas() is None:  # (multiply-adds, one operand broadcast)
         return _product(a, b, out)  # small: BLAS alone (which keeps the smallest products on one thread)
     stack = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     if out is None:
         out = np.empty(stack + (m, n), np.result_type(a, b))
-    if stack and stack[0] >= SPLIT_PIECES:  # whole samples: each is the same BLAS call however they are grouped
-        split, length, pieces = "stack", stack[0], min(stack[0], max(slabs.THREADS, 1))
+    if stack and stack[0] >= tuned.split_pieces:  # whole samples: each is the same BLAS call however they are grouped
+        split, length, pieces = "stack", stack[0], min(stack[0], max(tuned.threads, 1))
     else:  # one product: blocks of rows or columns
         split, length = ("rows", m) if m >= n else ("columns", n)
-        pieces = min(SPLIT_PIECES, length)
+        pieces = min(tuned.split_pieces, length)
     bounds = [length * i // pieces for i in range(pieces + 1)]
 
     def piece(part: slice):

@@ -10,11 +10,12 @@ Average pooling: ``Y[t] = sum(window t) / divisor(t)``, so every element of the
 window receives ``dY[t] / divisor(t)``, again with ``+=`` over overlaps.
 
 The max-pool forward keeps a running maximum over the kernel offsets (one
-pass each, over :class:`~manual_grads.mechanics.Taps`) and its backward adds dY
+pass each, over :class:`~manual_grads.windowing.Taps`) and its backward adds dY
 at the remembered offsets (masked adds). Average pooling sums each window one
 axis at a time; its backward spreads each window's share over the window, one
-:func:`~manual_grads.mechanics.fold` (``+=``). Where windows tile the input
-(stride = kernel) no element is shared and nothing needs adding up: the spread
+:func:`~manual_grads.windowing.fold` (``+=``) of the share broadcast over it
+(:meth:`PoolGeometry.fold_broadcast`). Where windows tile the input
+(stride = kernel) no element is shared and nothing needs adding up: that fold
 is a repeat, and a small max pool takes every offset at once, forward (the arg-max
 of each window) and backward (dY routed in one step). Both crop the padding.
 """
@@ -22,17 +23,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from math import ceil, floor, prod
+from math import prod
 
 import numpy as np
 
 from ._api import specialise
-from .mechanics import PHASE_SPLIT_MIN, Pads, Taps, along_axes, as_tuple, crop, fold, memoised, pad
+from .geometry import Pads, as_tuple, covered_size, memoised, offset_slice, padded_size, pool_output_size
+from .padding import crop, pad
+from .separable import along_axes
 from .slabs import map_slabs
+from .tuning import current
+from .windowing import Taps, fold
 
 
 @dataclass(frozen=True)
 class PoolGeometry:
+    """The windows of a pooling (sizes from :mod:`manual_grads.geometry`), with the reads and folds its forward
+    and backward make of them — through this module's ``fold``, ``crop`` and ``pad``."""
+
     kernel: tuple[int, ...]
     stride: tuple[int, ...]
     dilation: tuple[int, ...]
@@ -50,7 +58,8 @@ class PoolGeometry:
 
     @cached_property
     def padded(self) -> tuple[int, ...]:
-        return tuple(n + lo + hi for n, (lo, hi) in zip(self.size, self.pads))
+        """Spatial size of the padded input (the ceil-mode room included)."""
+        return padded_size(self.size, self.pads)
 
     @cached_property
     def tiles(self) -> bool:
@@ -59,19 +68,22 @@ class PoolGeometry:
         return self.stride == self.kernel and max(self.dilation) == 1 and self.padded == tuple(
             o * k for o, k in zip(self.out, self.kernel))
 
-    def scatter(self, per_window: np.ndarray) -> np.ndarray:
-        """Adjoint of the window view: ``+=`` per-window gradients into the input, padding cropped. Windows that
-        tile the input share no element: the adjoint is then a reshape (one copy, nothing to add up) — on small
-        arrays; on large ones that copy's short inner loops cost twice the fold's adds."""
-        if self.tiles and per_window.size < PHASE_SPLIT_MIN:
+    def fold(self, per_window: np.ndarray) -> np.ndarray:
+        """Adjoint of this pooling's window read: the module's :func:`~manual_grads.windowing.fold` (``+=``
+        per-window gradients ``(*lead, *out, *kernel)`` into the input), padding cropped. Windows that tile the
+        input share no element: on small arrays (under ``Tuning.tiled_pool_max`` elements) that fold is a
+        reshape (one copy, nothing to add up); on large ones the copy's short inner loops cost more than the adds."""
+        if self.tiles and per_window.size < current().tiled_pool_max:
             lead = per_window.ndim - 2 * len(self.kernel)
             interleaved = per_window.transpose(self._interleaving(lead))
             return crop(interleaved.reshape(per_window.shape[:lead] + self.padded), self.pads)
         return crop(fold(per_window, self.padded, self.stride, self.dilation), self.pads)
 
+    scatter = fold  # the name reference/mutants.py calls it by
+
     def tiled_windows(self, x: np.ndarray, fill: float) -> np.ndarray:
         """The windows of ``x`` padded with ``fill``, ``(*lead, *out, |K|)``, when they tile it (a copy; the
-        inverse of :meth:`scatter`'s reshape)."""
+        inverse of :meth:`fold`'s reshape)."""
         lead = x.ndim - len(self.kernel)
         split = pad(x, self.pads, fill).reshape(x.shape[:lead] + tuple(a for o, k in zip(self.out, self.kernel) for a in (o, k)))
         order = self._interleaving(lead)
@@ -84,32 +96,33 @@ class PoolGeometry:
         nd = len(self.kernel)
         return tuple(range(lead)) + tuple(a for i in range(nd) for a in (lead + i, lead + nd + i))
 
-    def spread(self, share: np.ndarray) -> np.ndarray:
-        """Adjoint of :meth:`window_sums`: every window's value added onto each of its elements, padding cropped.
-        Windows that tile the padded input (stride = kernel, nothing left over) share no element, so each
-        element just takes its window's value — a repeat along each axis; otherwise :meth:`scatter` (``+=``)."""
+    def fold_broadcast(self, share: np.ndarray) -> np.ndarray:
+        """Adjoint of :meth:`window_sums`: :meth:`fold` of every window's value broadcast over the window — each
+        value added onto each of its window's elements, padding cropped. Windows that tile the padded input
+        (stride = kernel, nothing left over) share no element, so there each element just takes its window's
+        value: a repeat along each axis."""
         nd = len(self.kernel)
         if self.tiles:
             for axis, k in zip(range(share.ndim - nd, share.ndim), self.kernel):
                 share = np.repeat(share, k, axis=axis)
             return crop(share, self.pads)
-        return self.scatter(np.broadcast_to(share[(Ellipsis,) + (None,) * nd], share.shape + self.kernel))
+        return self.fold(np.broadcast_to(share[(Ellipsis,) + (None,) * nd], share.shape + self.kernel))
 
     def taps(self, x: np.ndarray, fill: float = 0.0, flat: bool = False) -> Taps:
         """Every kernel offset's slice of the input padded with ``fill``, over all windows."""
         return Taps(x, self.kernel, self.stride, self.dilation, self.out, self.pads, fill, flat=flat)
 
     def zero_taps(self, lead: tuple[int, ...], dtype, flat: bool = False) -> Taps:
-        """Zero padded-input taps to accumulate a gradient into (:meth:`Taps.assemble` gives the padded dX)."""
+        """Zero padded-input taps to accumulate a gradient into (:meth:`Taps.array` gives the padded dX)."""
         return Taps.zeros(lead, self.padded, self.kernel, self.stride, self.dilation, self.out, dtype, flat=flat)
 
     def window_sums(self, x: np.ndarray) -> np.ndarray:
         """Sum of every window of the zero-padded input, one axis at a time, outermost first: a window is a box,
         so its sum is sums along each axis in turn — Σ k_i adds of strided slices instead of Π k_i, and along
-        an outer axis a strided slice is whole rows (2×2, stride 2, 8×64×56×56: forward 0.72 ms instead of 1.21)."""
+        an outer axis a strided slice is whole rows."""
         total = pad(x, self.pads)
         for axis, (k, s, d, o) in enumerate(zip(self.kernel, self.stride, self.dilation, self.out), start=x.ndim - len(self.kernel)):
-            slices = [total[(slice(None),) * axis + (slice(i * d, i * d + (o - 1) * s + 1, s),)] for i in range(k)]
+            slices = [total[(slice(None),) * axis + (offset_slice(i, d, o, s),)] for i in range(k)]
             total = slices[0] + slices[1] if k > 1 else slices[0].copy()
             for later in slices[2:]:
                 total += later
@@ -128,20 +141,14 @@ def _pool_geometry(size: tuple[int, ...], kernel_size, stride, padding, dilation
         raise ValueError(f"kernel, stride, dilation must be >= 1 and padding >= 0; got {kernel}, {stride}, {dilation}, {padding}")
     if any(p > k // 2 for p, k in zip(padding, kernel)):
         raise ValueError(f"padding {padding} must be at most half the kernel size {kernel}")
-    out = []
-    for n, k, s, d, p in zip(size, kernel, stride, dilation, padding):
-        span = n + 2 * p - d * (k - 1) - 1
-        o = (ceil(span / s) if ceil_mode else floor(span / s)) + 1
-        if ceil_mode and (o - 1) * s >= n + p:  # the last window must start inside the input or left padding
-            o -= 1
-        if o < 1:
-            raise ValueError(f"pooling window {kernel} (dilation {dilation}) does not fit input {size} with padding {padding}")
-        out.append(o)
-    pads = tuple(
-        (p, max(p, (o - 1) * s + d * (k - 1) + 1 - n - p))
+    out = tuple(pool_output_size(n, k, s, d, p, ceil_mode) for n, k, s, d, p in zip(size, kernel, stride, dilation, padding))
+    if min(out) < 1:
+        raise ValueError(f"pooling window {kernel} (dilation {dilation}) does not fit input {size} with padding {padding}")
+    pads = tuple(  # after: the padding, or more where ceil mode's last window overhangs it
+        (p, max(p, covered_size(o, k, s, d) - n - p))
         for n, k, s, d, p, o in zip(size, kernel, stride, dilation, padding, out)
     )
-    return PoolGeometry(kernel, stride, dilation, padding, pads, size, tuple(out))
+    return PoolGeometry(kernel, stride, dilation, padding, pads, size, out)
 
 
 def sum_taps(taps: Taps) -> np.ndarray:
@@ -185,7 +192,7 @@ def max_pool_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
     x = np.asarray(x)
     geo = PoolGeometry.of(x, nd, kernel_size, stride, padding, dilation, ceil_mode)
     index_type = np.min_scalar_type(prod(geo.kernel))
-    if geo.tiles and x.size < PHASE_SPLIT_MIN:  # small, every element in one window: all offsets at once
+    if geo.tiles and x.size < current().tiled_pool_max:  # small, every element in one window: all offsets at once
         windows = geo.tiled_windows(x, -np.inf)  # (N, C, *out, |K|)
         where = first_argmax(windows)  # pidx
         flat = windows.reshape(-1, windows.shape[-1])
@@ -215,12 +222,12 @@ def max_pool_backward(dy, cache: MaxPoolCache) -> dict[str, np.ndarray]:
     """dX[pidx(t)] += dY[t]: each upstream gradient goes to its window's remembered maximum (one masked add per offset)."""
     dy = np.asarray(dy)
     geo = cache.geometry
-    if geo.tiles and cache.argmax.size * prod(geo.kernel) < PHASE_SPLIT_MIN:
+    if geo.tiles and cache.argmax.size * prod(geo.kernel) < current().tiled_pool_max:
         # small, and every element in one window: dY to the window's arg-max, zeros elsewhere, put back in place
-        # in one step (on large arrays the loop below is faster: 2×2 on 8×64×112×112, 14 ms instead of 54)
+        # in one step (on large arrays the loop below is faster)
         chosen = cache.argmax[..., None] == np.arange(prod(geo.kernel), dtype=cache.argmax.dtype)
         per_window = np.where(chosen, dy[..., None], dy.dtype.type(0))
-        return {"x": geo.scatter(per_window.reshape(dy.shape + geo.kernel))}
+        return {"x": geo.fold(per_window.reshape(dy.shape + geo.kernel))}
     dx_padded = np.empty(dy.shape[:2] + geo.padded, dtype=dy.dtype)
     finite = bool(np.isfinite(dy).all())
 
@@ -237,7 +244,7 @@ def max_pool_backward(dy, cache: MaxPoolCache) -> dict[str, np.ndarray]:
                 routed[...] = 0
                 np.copyto(routed, dy_runs, where=chosen)
             accumulate(target, Ellipsis, routed)
-        dxp.assemble(out=dx_padded[rows])
+        dxp.array(out=dx_padded[rows])
     map_slabs(slab, dy.shape[0], dx_padded.nbytes // max(dy.shape[0], 1))
     return {"x": crop(dx_padded, geo.pads)}
 
@@ -275,7 +282,7 @@ def avg_pool_backward(dy, cache: AvgPoolCache) -> dict[str, np.ndarray]:
     dy = np.asarray(dy)
     geo = cache.geometry
     share = (dy / cache.divisor).astype(dy.dtype, copy=False)
-    return {"x": geo.spread(share)}
+    return {"x": geo.fold_broadcast(share)}
 
 
 def adaptive_bins(size: int, out: int) -> np.ndarray:

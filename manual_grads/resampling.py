@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._api import specialise
-from .mechanics import as_tuple, decimate, zero_upsample
+from .geometry import as_tuple
+from .padding import decimate, zero_upsample
 
 
 @dataclass(frozen=True)

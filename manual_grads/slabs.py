@@ -6,12 +6,14 @@ slab by slab, a slab's operands stay in cache across the kernel offsets; and
 since NumPy releases the GIL inside its loops, slabs that write disjoint rows
 run in parallel on a small thread pool — the same intra-op parallelism torch
 uses on the CPU. The sums are unchanged: every output element is computed by
-one thread in the same order as serially; reductions over slabs
-(:func:`map_slabs`) are added up in slab order, so results are deterministic.
+one thread in the same order as serially, and the slabs themselves do not depend
+on the thread count; what slabs return comes back in slab order (:func:`map_slabs`),
+so callers that add it up do so in the same order on any number of threads.
 
-Threads (:data:`THREADS`, read at import): ``MANUAL_GRADS_THREADS``, else
-``OMP_NUM_THREADS`` (pytest-xdist workers and the grading sandbox set it to 1),
-else the cores this process may use.
+Threads (``Tuning.threads``, :mod:`manual_grads.tuning`; read from the environment at import):
+``MANUAL_GRADS_THREADS``, else ``OMP_NUM_THREADS`` (pytest-xdist workers and the grading sandbox
+set it to 1), else the cores this process may use. Slab size (``Tuning.slab_bytes``) and the work
+below which a loop stays on one thread (``Tuning.parallel_min_bytes``) are tuning too.
 """
 from __future__ import annotations
 
@@ -22,30 +24,16 @@ from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 
-BLOCK_BYTES = 1 << 21  # slabs of about this size keep a per-offset loop in cache
-PARALLEL_MIN_BYTES = 1 << 20  # below this much work in all, threads cost more than they save
+from .tuning import current
 
 T = TypeVar("T")
 P = TypeVar("P")
 
 
-def thread_count() -> int:
-    """Threads for slab loops: MANUAL_GRADS_THREADS, else OMP_NUM_THREADS, else the usable cores."""
-    for variable in ("MANUAL_GRADS_THREADS", "OMP_NUM_THREADS"):
-        value = os.environ.get(variable, "").strip()
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
-    return max(1, len(cores))
-
-
-THREADS = thread_count()  # read once, like OMP_NUM_THREADS; assign to change it
-
-
 def sample_blocks(batch: int, per_sample_bytes: int) -> list[slice]:
-    """Slices of the batch axis of about ``BLOCK_BYTES`` each (at least one sample): a per-offset
+    """Slices of the batch axis of about ``Tuning.slab_bytes`` each (at least one sample): a per-offset
     loop run block by block re-reads its operands from cache instead of memory."""
-    step = max(1, BLOCK_BYTES // max(per_sample_bytes, 1))
+    step = max(1, current().slab_bytes // max(per_sample_bytes, 1))
     return [slice(start, min(start + step, batch)) for start in range(0, batch, step)]
 
 
@@ -68,18 +56,18 @@ def _executor(threads: int) -> ThreadPoolExecutor:
 
 def map_slabs(body: Callable[[slice], T], batch: int, per_sample_bytes: int) -> list[T]:
     """``[body(rows) for rows in sample_blocks(batch, per_sample_bytes)]``, the slabs shared among
-    :data:`THREADS` threads when there is enough work. ``body`` must only write rows ``rows``
-    of its outputs (or return what it computed); results come back in slab order."""
+    ``Tuning.threads`` threads when there is enough work (``Tuning.parallel_min_bytes``). ``body`` must only
+    write rows ``rows`` of its outputs (or return what it computed); results come back in slab order."""
     slabs = sample_blocks(batch, per_sample_bytes)
-    if batch * per_sample_bytes < PARALLEL_MIN_BYTES:
+    if batch * per_sample_bytes < current().parallel_min_bytes:
         return [body(rows) for rows in slabs]
     return map_pieces(body, slabs)
 
 
 def map_pieces(body: Callable[[P], T], pieces: Sequence[P]) -> list[T]:
-    """``[body(piece) for piece in pieces]``, shared among :data:`THREADS` threads (in order, serially
+    """``[body(piece) for piece in pieces]``, shared among ``Tuning.threads`` threads (in order, serially
     with one thread or one piece, or inside a piece's body)."""
-    threads = min(THREADS, len(pieces))
+    threads = min(current().threads, len(pieces))
     if threads < 2 or in_pool():
         return [body(piece) for piece in pieces]
     return list(_executor(threads).map(body, pieces))
@@ -102,7 +90,7 @@ def assign(out: np.ndarray, pieces: Sequence[tuple], fill=None, lead: int = 1) -
         for index, source in pieces:
             target = index(part) if callable(index) else part[index]
             target[...] = source[rows]
-    if lead < 1 or out.ndim == 0 or out.nbytes < PARALLEL_MIN_BYTES:
+    if lead < 1 or out.ndim == 0 or out.nbytes < current().parallel_min_bytes:
         slab(Ellipsis)
     else:
         map_slabs(slab, out.shape[0], out[0].nbytes if out.shape[0] else 0)
@@ -111,6 +99,6 @@ def assign(out: np.ndarray, pieces: Sequence[tuple], fill=None, lead: int = 1) -
 
 def contiguous(view: np.ndarray) -> np.ndarray:
     """``np.ascontiguousarray(view)``, copied by slabs on every core."""
-    if view.flags.c_contiguous or view.nbytes < PARALLEL_MIN_BYTES:
+    if view.flags.c_contiguous or view.nbytes < current().parallel_min_bytes:
         return np.ascontiguousarray(view)
     return assign(np.empty(view.shape, view.dtype), [((Ellipsis,), view)])

@@ -8,7 +8,8 @@ A transposed convolution *is* the input-gradient map of a convolution: with
               dW = pad(dY) ⋆ X                           (conv's filter gradient, roles exchanged)
               db = sum_{n,t} dY
 
-so every piece below is a call into :mod:`manual_grads.conv`.
+so every piece below is one of :mod:`manual_grads.conv`'s: its input gradient (the forward), its
+correlation (dX) and its filter gradient (dW), the last two over one im2col of pad(dY).
 Weights have torch's layout ``(C_in, C_out / groups, *K)``.
 """
 from __future__ import annotations
@@ -20,8 +21,11 @@ from math import prod
 import numpy as np
 
 from ._api import specialise
+from .columns import folds_batch, im2col
 from .conv import ConvGeometry, add_bias, bias_grad, conv_filter_grad, conv_input_grad
-from .mechanics import as_tuple, correlate, folds_batch, im2col, pad
+from .correlation import correlate
+from .geometry import as_tuple, covered_size
+from .padding import pad
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ def conv_transpose_forward(x, w, b=None, stride=1, padding=0, output_padding=0, 
     d, op = as_tuple(dilation, nd, "dilation"), as_tuple(output_padding, nd, "output_padding")
     if any(o >= max(si, di) or o < 0 for o, si, di in zip(op, s, d)):
         raise ValueError(f"output_padding {op} must be non-negative and smaller than stride {s} or dilation {d}")
-    out = tuple((n - 1) * si - 2 * pi + di * (k - 1) + oi + 1 for n, si, pi, di, k, oi in zip(x.shape[2:], s, p, d, w.shape[2:], op))
+    out = tuple(covered_size(n, k, si, di) - 2 * pi + oi for n, si, pi, di, k, oi in zip(x.shape[2:], s, p, d, w.shape[2:], op))
     if min(out) < 1:
         raise ValueError(f"transposed convolution output size {out} is empty (padding {p} too large)")
     geo = ConvGeometry.of((x.shape[0], w.shape[1] * groups) + out, w.shape, s, p, d, groups)

@@ -5,13 +5,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from manual_grads import gemm, slabs
+from manual_grads import gemm
+from manual_grads.tuning import tuning
 
 
 @pytest.fixture
-def split_everything(monkeypatch):
+def split_everything():
     """Every product large enough to be split into pieces."""
-    monkeypatch.setattr(gemm, "POOL_MIN_WORK", 0)
+    with tuning(pool_min_work=0):
+        yield
 
 
 def _blas_threads():
@@ -27,15 +29,10 @@ def test_matmul_equals_numpy_and_is_the_same_on_any_thread_count(stack, a_stacke
     rng = np.random.default_rng(seed)
     a = rng.standard_normal((stack if a_stacked else ()) + (m, k)).astype(dtype)
     b = rng.standard_normal((stack if b_stacked else ()) + (k, n)).astype(dtype)
-    original = (gemm.POOL_MIN_WORK, slabs.THREADS)
-    try:
-        gemm.POOL_MIN_WORK = 0
-        results = []
-        for threads in (1, 2, 3):
-            slabs.THREADS = threads
+    results = []
+    for threads in (1, 2, 3):
+        with tuning(pool_min_work=0, threads=threads):
             results.append(gemm.matmul(a, b))
-    finally:
-        gemm.POOL_MIN_WORK, slabs.THREADS = original
     tolerance = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(results[0], np.matmul(a, b), rtol=tolerance, atol=tolerance)
     for other in results[1:]:

@@ -2,15 +2,18 @@
 
 Taps (stride phases, flat runs, small strided arrays) must read exactly the window
 elements ``x[..., t*s + i*d]`` and accumulate exactly onto them; along_axes (kron, GEMM,
-gathers, tensordot) must equal applying each matrix in turn.
+gathers, tensordot) must equal applying each matrix in turn. The forms are forced with
+``tuning(...)``, which is checked too, and every form conv's gradient choosers pick is reached.
 """
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from manual_grads import gemm, mechanics
+from manual_grads import mechanics
+from manual_grads.geometry import extent
 from manual_grads.mechanics import Taps
+from manual_grads.tuning import current, tuning
 
 
 @st.composite
@@ -19,11 +22,11 @@ def geometries(draw):
     kernel = tuple(draw(st.integers(1, 3)) for _ in range(nd))
     stride = tuple(draw(st.integers(1, 3)) for _ in range(nd))
     dilation = tuple(draw(st.integers(1, 2)) for _ in range(nd))
-    size = tuple(d * (k - 1) + 1 + draw(st.integers(0, 7)) for k, d in zip(kernel, dilation))
+    size = tuple(extent(k, d) + draw(st.integers(0, 7)) for k, d in zip(kernel, dilation))
     lead = (draw(st.integers(1, 2)), draw(st.integers(1, 3)))
-    big = draw(st.booleans())  # past PHASE_SPLIT_MIN: strided arrays are split into phases
+    big = draw(st.booleans())  # past Tuning.phase_split_min: strided arrays are split into phases
     if big:
-        lead = (lead[0], -(-mechanics.PHASE_SPLIT_MIN // int(np.prod(size))))
+        lead = (lead[0], -(-current().phase_split_min // int(np.prod(size))))
     return lead, size, kernel, stride, dilation, draw(st.booleans()), draw(st.integers(0, 2**32 - 1))
 
 
@@ -48,7 +51,7 @@ def test_taps_read_and_accumulate_exactly_the_window_elements(geometry):
         values = rng.standard_normal(lead + out)
         target.add(offset, target.pack(values))
         _window_element(expected, offset, stride, dilation, out)[...] += values
-    np.testing.assert_allclose(target.assemble(), expected, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(target.array(), expected, rtol=1e-13, atol=1e-13)
 
 
 @settings(max_examples=30, deadline=None)
@@ -105,17 +108,14 @@ def test_column_blocks_are_im2col_of_consecutive_samples(n, groups, cg, kernel, 
     """Blocks of any size (one sample, several, a ragged last block, the whole batch; a part of one sample's
     windows, down to a single row of them) cover the batch's columns once, in order, each im2col of its samples
     and windows; the GEMMs over them equal those over the whole batch's columns."""
-    from unittest import mock
-
     from manual_grads import conv
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, groups * cg, 9, 8))
     w = rng.standard_normal((2 * groups, cg) + kernel)
     strides = (stride, stride)
     per_sample = groups * cg * int(np.prod(kernel)) * int(np.prod(mechanics.windows(x, kernel, strides, (1, 1)).shape[2:4])) * 8
-    with mock.patch.object(mechanics, "COLUMN_BLOCK_BYTES", int(block_samples * per_sample)), \
-            mock.patch.object(mechanics, "FOLD_MAX_WINDOWS", 1), \
-            mock.patch.object(gemm, "POOL_MIN_WORK", 0):  # never the batch folded into one GEMM, always blocks
+    with tuning(column_block_bytes=int(block_samples * per_sample), fold_max_windows=1,
+                pool_min_work=0):  # never the batch folded into one GEMM, always blocks
         blocks = mechanics.map_column_blocks(lambda rows, span, cols: (rows, span, cols.copy()), x, kernel, strides,
                                              (1, 1), groups, out_channels=2)
         y = mechanics.correlate(x, w, strides, (1, 1), groups, cols=None)
@@ -155,12 +155,12 @@ def test_tiling_windows_take_the_same_gradients_as_the_general_adjoints(n, kerne
     dy = rng.standard_normal(y.shape)
     avg_y, avg_cache = pooling.avg_pool_forward(x, kernel, nd=2)
     assert cache.geometry.tiles
-    fast = y, cache.argmax, pooling.max_pool_backward(dy, cache)["x"], avg_cache.geometry.spread(dy)
-    with mock.patch.object(pooling, "PHASE_SPLIT_MIN", 0), \
-            mock.patch.object(pooling.PoolGeometry, "tiles", property(lambda self: False)):
+    fast = y, cache.argmax, pooling.max_pool_backward(dy, cache)["x"], avg_cache.geometry.fold_broadcast(dy)
+    with tuning(tiled_pool_max=0, phase_split_min=0), \
+            mock.patch.object(pooling.PoolGeometry, "tiles", property(lambda self: False)):  # loops on flat phases
         general_y, general_cache = pooling.max_pool_forward(x, kernel, nd=2)
         general = (general_y, general_cache.argmax, pooling.max_pool_backward(dy, cache)["x"],
-                   avg_cache.geometry.spread(dy))
+                   avg_cache.geometry.fold_broadcast(dy))
     for f, g in zip(fast, general):
         assert f.dtype == g.dtype
         np.testing.assert_array_equal(f, g)
@@ -174,7 +174,7 @@ def test_depthwise_layouts_give_the_same_sums(n, size, stride):
     in the same order) and the same dW; and both equal the grouped GEMM path (im2col), which shares none of their code."""
     from unittest import mock
 
-    from manual_grads import conv, slabs
+    from manual_grads import conv
     rng = np.random.default_rng(size + stride)
     x = rng.standard_normal((n, 12, size, size))
     w = rng.standard_normal((12, 1, 3, 3))
@@ -184,8 +184,7 @@ def test_depthwise_layouts_give_the_same_sums(n, size, stride):
         return (y, *conv.conv_backward(np.cos(y), cache).values())
     results = {}
     for name, threshold in (("batch in planes", 1 << 30), ("per sample", 0)):
-        with mock.patch.object(mechanics, "BATCH_IN_PLANE_MAX", threshold), \
-                mock.patch.object(slabs, "BLOCK_BYTES", 1 << 15):  # slabs of a few channels, or of one sample
+        with tuning(batch_in_plane_max=threshold, slab_bytes=1 << 15):  # slabs of a few channels, or of one sample
             results[name] = step()
     with mock.patch.object(conv.ConvGeometry, "depthwise", property(lambda self: False)):
         by_gemm = step()
@@ -216,3 +215,54 @@ def test_memoised_geometry_keeps_validating_and_tells_equal_looking_arguments_ap
     square = mechanics.memoised(lambda v: calls.append(v) or v * v)
     assert [square(3), square(3), square(np.int64(3)), square(3.0)] == [9, 9, 9, 9.0]
     assert calls == [3, np.int64(3), 3.0]
+
+
+def test_tuning_overrides_nest_and_restore():
+    """``tuning(...)`` replaces fields for a block and restores them, nested; bad fields and values are refused."""
+    from manual_grads import columns
+
+    default = current()
+    with tuning(column_block_bytes=7) as outer:
+        assert current() is outer and outer.column_block_bytes == 7
+        with tuning(fold_max_windows=1, threads=3):
+            assert (current().column_block_bytes, current().fold_max_windows, current().threads) == (7, 1, 3)
+            assert not columns.folds_batch(2)
+        assert current() is outer and columns.folds_batch(2)
+    assert current() is default
+    with pytest.raises(TypeError), tuning(no_such_threshold=1):
+        pass
+    with pytest.raises(ValueError), tuning(threads=0):
+        pass
+    assert current() is default
+
+
+def test_every_gradient_strategy_is_reached_and_equals_the_lecture_form():
+    """conv_input_grad and conv_filter_grad choose among four forms each by shape (and tuning); every form is
+    chosen for some convolution, and each equals the literal lecture form."""
+    from manual_grads import conv
+    rng = np.random.default_rng(11)
+    seen_dx, seen_dw = set(), set()
+    cases = [  # (x shape, w shape, stride, groups, tuning)
+        ((2, 4, 9, 9), (4, 4, 3, 3), 1, 1, {}),  # stride 1: the flipped filters
+        ((2, 4, 9, 9), (4, 1, 3, 3), 2, 4, {}),  # depthwise with a stride: per-offset scatter
+        ((2, 4, 9, 9), (6, 4, 3, 3), 2, 1, {}),  # few windows: one GEMM for the batch
+        ((2, 4, 9, 9), (6, 4, 3, 3), 2, 1, {"fold_max_windows": 1}),  # blocks of samples, per-sample kept columns
+        ((2, 2, 9, 9), (6, 2, 3, 3), 1, 1, {"scatter_min": 0, "fold_max_windows": 1,
+                                            "column_block_bytes": 0}),  # scatter at stride 1; columns not kept
+    ]
+    for x_shape, w_shape, stride, groups, tuned in cases:
+        x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+        with tuning(**tuned):
+            z, cache = conv.conv_forward(x, w, None, stride, 1, 1, groups)
+            dz = rng.standard_normal(z.shape)
+            seen_dx.add(conv.input_grad_strategy(dz, cache.geometry).__name__)
+            seen_dw.add(conv.filter_grad_strategy(cache.geometry, cache.cols).__name__)
+            grads = conv.conv_backward(dz, cache)
+        np.testing.assert_allclose(grads["x"], conv.conv_input_grad_by_convolution(dz, w, cache.geometry),
+                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(grads["w"], conv.conv_filter_grad_by_correlation(dz, cache.padded_input, cache.geometry),
+                                   rtol=1e-12, atol=1e-12)
+    assert seen_dx == {"input_grad_by_flipped_filters", "input_grad_depthwise_scatter", "input_grad_scatter_folded",
+                       "input_grad_scatter_blocks"}
+    assert seen_dw == {"filter_grad_depthwise", "filter_grad_folded_columns", "filter_grad_kept_columns",
+                       "filter_grad_column_blocks"}

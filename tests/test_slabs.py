@@ -3,7 +3,7 @@
 :mod:`manual_grads.slabs` shares cache-sized slabs of the batch among threads. Each
 output element is still computed by one thread, in the same order, so the layers
 must agree *bit for bit* with a single-threaded run — on inputs large enough
-(past ``PARALLEL_MIN_BYTES``) that the threads really run. The pool must also
+(past ``Tuning.parallel_min_bytes``) that the threads really run. The pool must also
 survive a fork and never wait on itself.
 """
 import multiprocessing
@@ -13,21 +13,14 @@ import pytest
 
 import manual_grads as mg
 from manual_grads import mechanics, slabs
+from manual_grads.tuning import current, tuning
 
 
-@pytest.fixture
-def threads(monkeypatch):
-    """Set the slab thread count for one test."""
-    def use(n):
-        monkeypatch.setattr(slabs, "THREADS", n)
-    return use
-
-
-def _both(threads, run):
-    threads(1)
-    serial = run()
-    threads(3)  # more threads than cores: slabs interleave as much as they can
-    parallel = run()
+def _both(run):
+    with tuning(threads=1):
+        serial = run()
+    with tuning(threads=3):  # more threads than cores: slabs interleave as much as they can
+        parallel = run()
     return serial, parallel
 
 
@@ -41,8 +34,8 @@ def _assert_identical(serial, parallel):
 
 
 RNG = np.random.default_rng(20261125)
-X = RNG.standard_normal((6, 24, 45, 47))  # float64, 2.4 MB: past PARALLEL_MIN_BYTES, several slabs
-assert X.nbytes > 2 * slabs.PARALLEL_MIN_BYTES
+X = RNG.standard_normal((6, 24, 45, 47))  # float64, 2.4 MB: past Tuning.parallel_min_bytes, several slabs
+assert X.nbytes > 2 * current().parallel_min_bytes
 
 
 def _forward_backward(forward, backward, *args, **config):
@@ -54,48 +47,45 @@ def _forward_backward(forward, backward, *args, **config):
 
 
 @pytest.mark.parametrize("stride, dilation", [(1, 1), (2, 1), (3, 2)])
-def test_depthwise_is_bitwise_identical_on_threads(threads, stride, dilation):
+def test_depthwise_is_bitwise_identical_on_threads(stride, dilation):
     w = RNG.standard_normal((24, 1, 3, 3))
     run = _forward_backward(mg.depthwise_conv2d_forward, mg.depthwise_conv2d_backward, X, w, None,
                             stride=stride, padding=1, dilation=dilation)
-    _assert_identical(*_both(threads, run))
+    _assert_identical(*_both(run))
 
 
 @pytest.mark.parametrize("kernel, stride, padding", [(3, 2, 1), (2, 2, 0), (3, 1, 1)])
-def test_max_pool_is_bitwise_identical_on_threads(threads, kernel, stride, padding):
+def test_max_pool_is_bitwise_identical_on_threads(kernel, stride, padding):
     x = X.astype(np.float32)
     x[0, 0, :4, :4] = 1.0  # ties: the first maximum must win on every thread
     run = _forward_backward(mg.max_pool2d_forward, mg.max_pool2d_backward, x, kernel, stride, padding)
-    _assert_identical(*_both(threads, run))
+    _assert_identical(*_both(run))
 
 
-def test_strided_conv_and_average_pool_are_bitwise_identical_on_threads(threads):
+def test_strided_conv_and_average_pool_are_bitwise_identical_on_threads():
     w = RNG.standard_normal((8, 24, 3, 3))
     conv = _forward_backward(mg.conv2d_forward, mg.conv2d_backward, X, w, None, stride=2, padding=1)
-    _assert_identical(*_both(threads, conv))
+    _assert_identical(*_both(conv))
     pool = _forward_backward(mg.avg_pool2d_forward, mg.avg_pool2d_backward, X, 3, 2, 1)
-    _assert_identical(*_both(threads, pool))
+    _assert_identical(*_both(pool))
 
 
-def test_conv_with_samples_in_spans_of_windows_is_bitwise_identical_on_threads(threads, monkeypatch):
+def test_conv_with_samples_in_spans_of_windows_is_bitwise_identical_on_threads():
     """Columns of one sample taken in spans of its window rows (here a third of a sample per block): every block's
     GEMM on some thread, dW summed over the blocks in block order — the same bits on one thread or three.
     (BLAS held to one thread throughout, as it is when one thread is asked for: OMP_NUM_THREADS=1.)"""
     from threadpoolctl import threadpool_limits
 
-    from manual_grads import gemm
     w = RNG.standard_normal((8, 24, 3, 3))
-    monkeypatch.setattr(gemm, "POOL_MIN_WORK", 0)
-    monkeypatch.setattr(mechanics, "FOLD_MAX_WINDOWS", 1)
-    monkeypatch.setattr(mechanics, "COLUMN_BLOCK_BYTES", 24 * 9 * 45 * 47 * 8 // 3)
-    spans = mechanics.map_column_blocks(lambda rows, span, cols: span, X, (3, 3), (1, 1), (1, 1), out_channels=8)
-    assert len(spans) == 3 * len(X)
-    conv = _forward_backward(mg.conv2d_forward, mg.conv2d_backward, X, w, None, stride=1, padding=1)
-    with threadpool_limits(1, user_api="blas"):
-        _assert_identical(*_both(threads, conv))
+    with tuning(pool_min_work=0, fold_max_windows=1, column_block_bytes=24 * 9 * 45 * 47 * 8 // 3):
+        spans = mechanics.map_column_blocks(lambda rows, span, cols: span, X, (3, 3), (1, 1), (1, 1), out_channels=8)
+        assert len(spans) == 3 * len(X)
+        conv = _forward_backward(mg.conv2d_forward, mg.conv2d_backward, X, w, None, stride=1, padding=1)
+        with threadpool_limits(1, user_api="blas"):
+            _assert_identical(*_both(conv))
 
 
-def test_copies_are_exact_on_threads(threads):
+def test_copies_are_exact_on_threads():
     """pad, the stride-phase split and merge, contiguous copies and im2col/fold on several threads."""
     def run():
         padded = mechanics.pad(X, ((2, 1), (0, 3)), value=-1.0, parallel=True)
@@ -103,45 +93,44 @@ def test_copies_are_exact_on_threads(threads):
         cols = mechanics.im2col(padded, (3, 2), (1, 2), (2, 1))
         folded = mechanics.col2im(cols, padded.shape[2:], (3, 2), (padded.shape[2] - 4, (padded.shape[3] - 2) // 2 + 1),
                                   (1, 2), (2, 1))
-        return {"pad": padded, "phases": taps.data, "merged": taps.assemble(), "cols": cols, "fold": folded,
+        return {"pad": padded, "phases": taps.data, "merged": taps.array(), "cols": cols, "fold": folded,
                 "contiguous": mechanics.contiguous(X[:, :, ::2, 1:])}
-    serial, parallel = _both(threads, run)
+    serial, parallel = _both(run)
     _assert_identical(serial, parallel)
     np.testing.assert_array_equal(parallel["contiguous"], X[:, :, ::2, 1:])
     np.testing.assert_array_equal(parallel["merged"][:, :, 1:-1, 1:-1], X)  # phases interleave back to the input
 
 
-def test_map_slabs_covers_every_row_once_and_keeps_slab_order(threads):
-    threads(2)
+def test_map_slabs_covers_every_row_once_and_keeps_slab_order():
     batch = 37
-    slabs_seen = slabs.map_slabs(lambda rows: rows, batch, slabs.BLOCK_BYTES // 3)
+    with tuning(threads=2):
+        slabs_seen = slabs.map_slabs(lambda rows: rows, batch, current().slab_bytes // 3)
     assert [s.start for s in slabs_seen] == sorted(s.start for s in slabs_seen)
     covered = np.concatenate([np.arange(batch)[s] for s in slabs_seen])
     np.testing.assert_array_equal(covered, np.arange(batch))
 
 
-def test_a_slab_body_may_use_slabs_itself(threads):
+def test_a_slab_body_may_use_slabs_itself():
     """A body that runs a slab loop of its own runs it serially instead of waiting on its own pool."""
-    threads(2)
-
     def inner(rows):
-        return slabs.map_slabs(lambda r: 1, 4, slabs.BLOCK_BYTES)
+        return slabs.map_slabs(lambda r: 1, 4, current().slab_bytes)
 
-    assert slabs.map_slabs(inner, 4, slabs.BLOCK_BYTES) == [[1] * 4] * 4
+    with tuning(threads=2):
+        assert slabs.map_slabs(inner, 4, current().slab_bytes) == [[1] * 4] * 4
 
 
 def _child(queue):
-    queue.put(sum(slabs.map_slabs(lambda rows: rows.stop - rows.start, 8, slabs.BLOCK_BYTES)))
+    queue.put(sum(slabs.map_slabs(lambda rows: rows.stop - rows.start, 8, current().slab_bytes)))
 
 
-def test_a_forked_child_starts_its_own_pool(threads):
-    threads(2)
-    slabs.map_slabs(lambda rows: None, 8, slabs.BLOCK_BYTES)  # the parent's pool is running
-    context = multiprocessing.get_context("fork")
-    queue = context.Queue()
-    child = context.Process(target=_child, args=(queue,))
-    child.start()
-    child.join(timeout=60)
+def test_a_forked_child_starts_its_own_pool():
+    with tuning(threads=2):
+        slabs.map_slabs(lambda rows: None, 8, current().slab_bytes)  # the parent's pool is running
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue()
+        child = context.Process(target=_child, args=(queue,))
+        child.start()
+        child.join(timeout=60)
     if child.is_alive():
         child.kill()
         pytest.fail("a forked child hung on its parent's thread pool")
