@@ -5,6 +5,13 @@ kind of one-line slip a student makes — applied with ``unittest.mock.patch``
 for the duration of a check. ``ops`` are the ops whose cases must catch it;
 ``expect`` is the label the failure report must carry (the corrupted gradient,
 or a diagnosis such as "tie-convention mismatch").
+
+A mistake made in a form that only the lecture writes — a step of dX = crop(upsample(dZ) (*) flip(W)) (or
+that dX computed the student's way), the running maximum that remembers pidx, the '+=' of
+``dX[pidx] += dY`` or of the mean-pool spread — is planted in :mod:`manual_grads.lecture` (:func:`_lecture`):
+the lecture's forms of the ops, one of their helpers replaced, stand in for manual_grads' public
+``<op>_forward`` / ``<op>_backward`` while the check runs. The others patch the fast forms themselves, or
+post-process their results.
 """
 from __future__ import annotations
 
@@ -17,7 +24,7 @@ from unittest import mock
 import numpy as np
 
 import manual_grads
-from manual_grads import activations, conv, interpolation, mechanics, pooling, transform, transposed_conv
+from manual_grads import activations, conv, interpolation, lecture, pooling, transform, transposed_conv
 
 CONV = ("conv1d", "conv2d", "conv3d")
 ACTIVATIONS = tuple(activations.ACTIVATIONS)
@@ -42,33 +49,29 @@ def _set(module, attr: str, value):
     return lambda: mock.patch.object(module, attr, value)
 
 
-def _set_all(module, **values):
-    """Patch several attributes of ``module`` at once: one mistake made the same way in each place it lives."""
+def _lecture(ops, **helpers):
+    """The lecture's forms of ``ops`` (:mod:`manual_grads.lecture`) in the place of manual_grads' public
+    ``<op>_forward`` and ``<op>_backward``, with the lecture's ``helpers`` replaced by the values given: one
+    formula of the lecture written wrong. (Forward and backward both: the lecture's backward needs its own cache.)"""
     def patch():
-        stack = contextlib.ExitStack()
-        for attr, value in values.items():
-            stack.enter_context(mock.patch.object(module, attr, value))
-        return stack
+        with contextlib.ExitStack() as stack:  # a patch that cannot be made undoes those made before it
+            for attr, value in helpers.items():
+                stack.enter_context(mock.patch.object(lecture, attr, value))
+            for op in ops:
+                for stage in ("forward", "backward"):
+                    stack.enter_context(mock.patch.object(manual_grads, f"{op}_{stage}", getattr(lecture, f"{op}_{stage}")))
+            return stack.pop_all()
     return patch
 
 
-# of equal maxima the last wins: in the running maximum (>= instead of >) and in the all-at-once arg-max
-_TIES_TO_LAST = _set_all(pooling, first_max=lambda candidate, best: candidate >= best,
-                         first_argmax=lambda windows: windows.shape[-1] - 1 - np.argmax(windows[..., ::-1], axis=-1))
+def _ties_to_last(candidate, best):
+    """A running maximum updated with '>=' instead of '>': of equal maxima the last wins."""
+    return candidate >= best
 
 
-def _in_lecture_form(module, attr: str, value):
-    """A mistake inside the lecture's dX = crop(upsample(dZ) (*) flip(W)), the form students implement.
-
-    manual_grads computes dX in scatter form by default; the mutant switches it
-    to the literal convolution form and plants the mistake there.
-    """
-    def patch():
-        stack = contextlib.ExitStack()
-        stack.enter_context(mock.patch.object(conv, "conv_input_grad", conv.conv_input_grad_by_convolution))
-        stack.enter_context(mock.patch.object(module, attr, value))
-        return stack
-    return patch
+def _assigning(target, index, values):
+    """'=' where the lecture says '+=': overlapping windows overwrite each other."""
+    target[index] = values
 
 
 def _wrap(module, attr: str, transform: Callable):
@@ -95,17 +98,6 @@ def _backwards(names, transform):
 def _derivative(name: str, df: Callable):
     act = activations.ACTIVATIONS[name]
     return lambda: mock.patch.dict(activations.ACTIVATIONS, {name: replace(act, df=df)})
-
-
-def _assigning_fold(cols, size, stride, dilation):
-    """fold with '=' where the lecture says '+=': overlapping windows overwrite each other."""
-    nd = len(size)
-    kernel, out_shape = cols.shape[-nd:], cols.shape[-2 * nd:-nd]
-    result = np.zeros(cols.shape[: cols.ndim - 2 * nd] + tuple(size), dtype=cols.dtype)
-    for offset in np.ndindex(*kernel):
-        target = tuple(slice(i * d, i * d + (t - 1) * s + 1, s) for i, d, t, s in zip(offset, dilation, out_shape, stride))
-        result[(Ellipsis,) + target] = cols[(Ellipsis,) + offset]
-    return result
 
 
 def _floor_end_bins(n: int, o: int) -> np.ndarray:
@@ -162,16 +154,17 @@ def _fit(x: np.ndarray, sizes) -> np.ndarray:
 
 
 def _dz_padded_by_k(dz, w, geo):
-    """The lecture's dX = crop(upsample(dZ) (*) flip(W)) with dZ padded by K on each side instead of K - 1.
+    """The lecture's dX = crop(upsample(dZ) (*) flip(W)) with dZ padded by K on each side instead of K - 1
+    (:func:`manual_grads.lecture.input_gradient`, written wrong).
 
     The full convolution then has two positions too many; the student keeps the first H (of the padded input)
     and crops the padding, so dX comes out shifted by one position: dX'[i] = dX[i - 1], dX'[0] = 0. (With a
     dilation, K is the dilated kernel's extent d(K - 1) + 1: one too many, as without.)
     """
     k, s, d = geo.kernel, geo.stride, geo.dilation
-    full = conv.pad(conv.zero_upsample(dz, s), tuple((di * (ki - 1) + 1,) * 2 for ki, di in zip(k, d)))
-    dx_padded = conv.correlate(full, conv.flip_spatial(conv.swap_in_out(w, geo.groups)), (1,) * len(k), d, geo.groups)
-    return conv.crop(_fit(dx_padded, geo.padded), geo.pads)
+    full = lecture.pad(lecture.zero_upsample(dz, s), tuple((di * (ki - 1) + 1,) * 2 for ki, di in zip(k, d)))
+    dx_padded = lecture.correlate(full, lecture.flip(lecture.swap_in_out(w, geo.groups)), (1,) * len(k), d, geo.groups)
+    return lecture.crop(_fit(dx_padded, geo.padded), geo.pads)
 
 
 def _crop_p_to_minus_p(x, pads):
@@ -185,9 +178,11 @@ def _assigning_scatter_dx(dz, w, geo):
         for t in windows:  dXpad[n, :, window(t)] = sum_o dZ[n, o, t] * W[o]
 
     so where windows overlap, each input position keeps only the last window's contribution (row-major order).
+    In the place of the lecture's :func:`manual_grads.lecture.input_gradient`.
     """
     n = dz.shape[0]
-    g, (cg, og) = geo.groups, geo.channels_per_group
+    g, cg = geo.groups, w.shape[1]
+    og = w.shape[0] // g
     w_groups = w.reshape((g, og, cg) + geo.kernel)
     dx_padded = np.zeros((n, g * cg) + geo.padded, np.result_type(dz, w))
     for t in np.ndindex(*dz.shape[2:]):
@@ -195,7 +190,7 @@ def _assigning_scatter_dx(dz, w, geo):
         contribution = np.einsum("ngo,goc...->ngc...", dz_t, w_groups).reshape((n, g * cg) + geo.kernel)
         window = tuple(slice(i * s, i * s + (k - 1) * d + 1, d) for i, s, k, d in zip(t, geo.stride, geo.kernel, geo.dilation))
         dx_padded[(slice(None), slice(None)) + window] = contribution
-    return mechanics.crop(dx_padded, geo.pads)
+    return lecture.crop(dx_padded, geo.pads)
 
 
 def _hw_swapped(grads: dict, dy, cache) -> dict:
@@ -225,26 +220,26 @@ _SIZED_FROM_OUTPUT = "dX sized (H_out - 1)*s + K from the output: trailing rows 
 
 MUTANTS = [
     # --- convolution -----------------------------------------------------------------
-    Mutant("conv", "unflipped filter in dX", "dX", _in_lecture_form(conv, "flip_spatial", lambda w: w), CONV),
+    Mutant("conv", "unflipped filter in dX", "dX", _lecture(CONV, flip=lambda w: w), CONV),
     Mutant("conv", "stride ignored in dX (no zero-upsampling)", "dX",
-           _in_lecture_form(conv, "zero_upsample", lambda x, factor, size=None: x), CONV),
+           _lecture(CONV, zero_upsample=lambda x, factor: x), CONV),
     Mutant("conv", "padding not cropped from dX", "dX", _set(conv, "crop", lambda x, pads: x), CONV),
     Mutant("conv", "padding cropped off by one", "dX", _set(conv, "crop", _shifted_crop), CONV),
     Mutant("conv", "batch averaged in dW", "dW", _wrap(conv, "conv_filter_grad", _post(lambda dw, dz, *rest: dw / dz.shape[0])), CONV),
     Mutant("conv", "kernel axes swapped in dW", "dW",
            _wrap(conv, "conv_filter_grad", _post(lambda dw, dz, *rest: np.swapaxes(dw, -1, -2))), CONV),
-    Mutant("conv", "in/out channels not swapped in dX", "dX", _in_lecture_form(conv, "swap_in_out", lambda w, groups: w), CONV),
+    Mutant("conv", "in/out channels not swapped in dX", "dX", _lecture(CONV, swap_in_out=lambda w, groups: w), CONV),
     Mutant("conv", "bias gradient averaged over the batch", "db",
            _wrap(conv, "bias_grad", _post(lambda db, dz: db / dz.shape[0])), CONV),
     Mutant("conv", "dW from one sample of the batch", "dW",
            _wrap(conv, "conv_filter_grad", lambda orig: lambda dz, x, geo, *cols, **kw: orig(dz[:1], x[:1], geo, **kw)),
            CONV),
     Mutant("conv", "dZ padded by K instead of K-1 in dX (dX shifted by one)", "dX",
-           _set(conv, "conv_input_grad", _dz_padded_by_k), CONV),
+           _lecture(CONV, input_gradient=_dz_padded_by_k), CONV),
     Mutant("conv", "dX cropped as dx_padded[p:-p]: empty when the padding is 0", "dX",
-           _in_lecture_form(conv, "crop", _crop_p_to_minus_p), CONV),
+           _lecture(CONV, crop=_crop_p_to_minus_p), CONV),
     Mutant("conv", "'=' instead of '+=' in the dX scatter (overlapping windows overwrite)", "dX",
-           _set(conv, "conv_input_grad", _assigning_scatter_dx), CONV),
+           _lecture(CONV, input_gradient=_assigning_scatter_dx), CONV),
     Mutant("conv", _HW_SWAPPED, "dX", _backwards(("conv2d",), _post(_hw_swapped)), ("conv2d",)),
     Mutant("conv", _SIZED_FROM_OUTPUT, "dX", _backwards(("conv2d",), _post(_sized_from_output)), ("conv2d",)),
     # --- activations -----------------------------------------------------------------
@@ -264,9 +259,9 @@ MUTANTS = [
            _derivative("relu", lambda x, y: y >= 0), ACTIVATIONS),
     # --- max pooling -----------------------------------------------------------------
     Mutant("max pool", "'=' instead of '+=' for overlapping windows", "overlapping windows not accumulated",
-           _set(pooling, "accumulate", lambda target, index, values: target.__setitem__(index, values)), MAX_POOL),
+           _lecture(MAX_POOL, scatter_add=_assigning), MAX_POOL),
     Mutant("max pool", "ties routed to the last maximum", "tie-convention mismatch",
-           _TIES_TO_LAST, MAX_POOL),
+           _lecture(MAX_POOL, replaces=_ties_to_last), MAX_POOL),
     Mutant("max pool", "padding not cropped from dX", "dX", _set(pooling, "crop", lambda x, pads: x), MAX_POOL),
     Mutant("max pool", "gradient spread over the window like mean pooling", "dX",
            _backwards(MAX_POOL, lambda orig: lambda dy, c: {"x": c.geometry.scatter(np.broadcast_to(
@@ -275,7 +270,8 @@ MUTANTS = [
     Mutant("max pool", _HW_SWAPPED, "dX", _backwards(("max_pool2d",), _post(_hw_swapped)), ("max_pool2d",)),
     Mutant("max pool", _SIZED_FROM_OUTPUT, "dX", _backwards(("max_pool2d",), _post(_sized_from_output)), ("max_pool2d",)),
     # --- mean pooling ----------------------------------------------------------------
-    Mutant("mean pool", "'=' instead of '+=' for overlapping windows", "dX", _set(pooling, "fold", _assigning_fold), MEAN_POOL),
+    Mutant("mean pool", "'=' instead of '+=' for overlapping windows", "dX", _lecture(MEAN_POOL, scatter_add=_assigning),
+           MEAN_POOL),
     Mutant("mean pool", "backward divides by the kernel size, ignoring padding rules", "dX",
            _backwards(("avg_pool1d", "avg_pool2d"), lambda orig: lambda dy, c: orig(
                dy * c.divisor / prod(c.geometry.kernel), c)), MEAN_POOL),
@@ -320,7 +316,7 @@ MUTANTS = [
     Mutant("transform", "group conv dW not permuted back along the transform axis", "dW",
            _wrap(transform, "filter_bank_grad", _unpermuted_bank_grad), TRANSFORM),
     Mutant("transform", "pooling over transforms routes ties to the last maximum", "dX",
-           _TIES_TO_LAST, TRANSFORM),
+           _lecture(("transform_max_pool",), replaces=_ties_to_last), TRANSFORM),
     Mutant("transform", "mean over transforms not divided by the group order", "dX",
            _backwards(("transform_avg_pool",), lambda orig: lambda dy, c: orig(dy * c.shape[2], c)), TRANSFORM),
     # --- depthwise -------------------------------------------------------------------
@@ -332,7 +328,7 @@ MUTANTS = [
     Mutant("depthwise", "separable: pointwise dW averaged over the batch", "dw_pw",
            _backwards(("separable_conv1d", "separable_conv2d"), lambda orig: lambda dy, c: {
                **orig(dy, c), "w_pw": orig(dy, c)["w_pw"] / dy.shape[0]}), DEPTHWISE),
-    Mutant("depthwise", "unflipped filter in dX", "dX", _in_lecture_form(conv, "flip_spatial", lambda w: w), DEPTHWISE),
+    Mutant("depthwise", "unflipped filter in dX", "dX", _lecture(DEPTHWISE, flip=lambda w: w), DEPTHWISE),
 ]
 
 

@@ -1,33 +1,107 @@
-"""The readable, literal forms of the lecture's formulas agree with the fast forms the suite verifies."""
+"""The lecture's formulas as code (manual_grads.lecture) are right, and the fast forms compute the same numbers.
+
+* the lecture module is an implementation of its own, verified against torch.autograd like any other
+  (every 5th float64 case of every op's default grid);
+* over the whole float64 default grid of every op, manual_grads' output and every gradient equal the
+  lecture's to float64 rounding;
+* the conv dX and dW kernels of manual_grads (scatter form, GEMMs over kept columns or column blocks) equal
+  the lecture's full convolution with the flipped filters and its correlation of the input with dZ, also with
+  every sample a block of its own and past the size at which the stride-1 dX changes form;
+* each lecture op has its manual_grads counterpart's signature, so either can be passed to run_case.
+"""
+import inspect
+
 import numpy as np
 import pytest
 
-from manual_grads import conv, gemm, mechanics
+import manual_grads
+from manual_grads import activations, conv, lecture
+from manual_grads.tuning import current, tuning
 from reference import sampling
+from reference.compare import compare_array
+from reference.harness import run_case
 from reference.registry import SPECS
+
+OPS = list(SPECS)
+FLOAT64 = {op: [c for c in SPECS[op].grid(False) if c.dtype == "float64"] for op in OPS}
+SPREAD = [c for op in OPS for c in FLOAT64[op][::5]]  # every 5th float64 case of each op
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_fast_forms_equal_the_lecture_over_the_float64_grid(op):
+    """Y, and every gradient, of manual_grads and of the lecture, case by case over the op's float64 grid, on the
+    same inputs and upstream gradient: equal within the float64 tolerance (rounding, never a formula)."""
+    failures = []
+    for case in FLOAT64[op]:
+        rng = np.random.default_rng(case.seed(0))
+        arrays = sampling.draw_inputs(case, rng)
+        fast_out, fast_cache = getattr(manual_grads, f"{op}_forward")(*arrays.values(), **case.config)
+        read_out, read_cache = getattr(lecture, f"{op}_forward")(*arrays.values(), **case.config)
+        dy = np.asarray(sampling.draw_upstream(rng, fast_out.shape), dtype=case.dtype)
+        fast = getattr(manual_grads, f"{op}_backward")(dy.copy(), fast_cache)
+        read = getattr(lecture, f"{op}_backward")(dy.copy(), read_cache)
+        checks = [compare_array("out", read_out, fast_out)] + [compare_array(k, read.get(k), v) for k, v in fast.items()]
+        failures += [f"{case.id}: {c.report()}" for c in checks if not c.ok]
+        if set(read) != set(fast):
+            failures.append(f"{case.id}: gradients {sorted(read)} from the lecture, {sorted(fast)} from manual_grads")
+    assert not failures, f"{len(failures)} disagreements, the first:\n" + "\n".join(failures[:3])
+
+
+@pytest.mark.parametrize("spread_case", SPREAD, ids=[c.id for c in SPREAD])
+def test_the_lecture_passes_against_torch(spread_case, base_seed):
+    """The lecture module on its own, verified by the harness against torch.autograd (a parameter named
+    ``case`` would get every grid case from tests/conftest.py)."""
+    result = run_case(spread_case, lecture, base_seed)
+    assert result.ok, result.report()
+
+
+def _parameters(function, op: str) -> list[tuple[str, object]]:
+    """(name, default) of each parameter a caller passes: a specialised forward's fixed keywords
+    (``manual_grads._api.specialise``: nd=, activation=, ...) left out, an activation's ``**options`` spelled
+    out with their defaults."""
+    fixed = inspect.getclosurevars(function).nonlocals.get("fixed", {})
+    spelled = []
+    for p in inspect.signature(function).parameters.values():
+        if p.kind is p.VAR_KEYWORD:
+            spelled += list(activations.ACTIVATIONS[op].defaults.items())
+        elif p.name not in fixed:
+            spelled.append((p.name, p.default))
+    return spelled
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_every_lecture_op_has_its_counterparts_signature(op):
+    for stage in ("forward", "backward"):
+        name = f"{op}_{stage}"
+        assert _parameters(getattr(lecture, name), op) == _parameters(getattr(manual_grads, name), op), name
+
 
 CASES = [c for op in ("conv1d", "conv2d", "conv3d") for c in SPECS[op].grid(False)[::7] if c.dtype == "float64"]
 
 
 @pytest.mark.parametrize("blocks", [False, True], ids=["as-chosen", "blocks-of-one-sample"])
 @pytest.mark.parametrize("conv_case", CASES, ids=[c.id for c in CASES])
-def test_input_gradient_by_convolution_equals_scatter_form(conv_case, blocks, monkeypatch):
-    """crop(upsample(dZ) (*) flip(W)) == crop(col2im(Wᵀ dZ)), and Xpad ⋆ dZ == Σ_n dZ[n] · cols[n]ᵀ — also with
-    every sample's columns (and Wᵀ·dZ) a block of its own on the thread pool, never the batch folded into one GEMM."""
+def test_conv_kernels_equal_the_lectures_convolution_and_correlation(conv_case, blocks):
+    """crop(col2im(Wᵀ dZ)) (or the stride-1 correlation) == the lecture's crop(upsample(dZ) (*) flip(W)), and
+    Σ_n dZ[n] · cols[n]ᵀ == the lecture's Xpad ⋆ dZ, over the forward's columns and over column blocks — also
+    with every sample's columns (and Wᵀ·dZ) a block of its own on the thread pool, never the batch folded into one GEMM."""
     case = conv_case
-    if blocks:
-        monkeypatch.setattr(mechanics, "COLUMN_BLOCK_BYTES", 1)
-        monkeypatch.setattr(mechanics, "FOLD_MAX_WINDOWS", 1)
-        monkeypatch.setattr(gemm, "POOL_MIN_WORK", 0)
+    with tuning(**(dict(column_block_bytes=1, fold_max_windows=1, pool_min_work=0) if blocks else {})):
+        _compare_conv_kernels(case, blocks)
+
+
+def _compare_conv_kernels(case, blocks: bool):
     rng = np.random.default_rng(case.seed(0))
     arrays = sampling.draw_inputs(case, rng)
     z, cache = conv.conv_forward(*arrays.values(), **case.config)
+    assert cache.cols is None or not blocks, "blocks of one sample, yet the forward kept the columns of the batch"
+    _, read = getattr(lecture, f"{case.op}_forward")(*arrays.values(), **case.config)
     dz = rng.standard_normal(z.shape)
-    lecture = conv.conv_input_grad_by_convolution(dz, cache.w, cache.geometry)
-    np.testing.assert_allclose(conv.conv_input_grad(dz, cache.w, cache.geometry), lecture, rtol=1e-12, atol=1e-12)
-    by_correlation = conv.conv_filter_grad_by_correlation(dz, cache.padded_input, cache.geometry)
+    dx = lecture.input_gradient(dz, read.w, read.geometry)
+    np.testing.assert_allclose(conv.conv_input_grad(dz, cache.w, cache.geometry), dx, rtol=1e-12, atol=1e-12)
+    dw = lecture.filter_gradient(dz, read.x_padded, read.geometry)
     for cols in {id(c): c for c in (cache.cols, None)}.values():  # the forward's columns (if kept) and column blocks
-        np.testing.assert_allclose(conv.conv_filter_grad(dz, cache.padded_input, cache.geometry, cols), by_correlation,
+        np.testing.assert_allclose(conv.conv_filter_grad(dz, cache.padded_input, cache.geometry, cols), dw,
                                    rtol=1e-12, atol=1e-12)
 
 
@@ -38,12 +112,13 @@ def test_input_gradient_by_convolution_equals_scatter_form(conv_case, blocks, mo
     (6, 12, 3, 2, 1),  # a stride: scatter form
 ])
 def test_both_forms_of_dx_agree_past_the_size_that_picks_one(c_in, c_out, groups, stride, dilation):
-    """Past conv.SCATTER_MIN the stride-1 dX form depends on the channel counts; both equal the literal form."""
+    """Past Tuning.scatter_min the stride-1 dX form depends on the channel counts; both equal the lecture's."""
     rng = np.random.default_rng(7)
     x = rng.standard_normal((4, c_in, 48, 45))
     w = rng.standard_normal((c_out, c_in // groups, 3, 3))
     z, cache = conv.conv_forward(x, w, None, stride=stride, padding=1, dilation=dilation, groups=groups)
+    _, read = lecture.conv2d_forward(x, w, None, stride=stride, padding=1, dilation=dilation, groups=groups)
     dz = rng.standard_normal(z.shape)
-    assert stride > 1 or dz.size >= conv.SCATTER_MIN
-    lecture = conv.conv_input_grad_by_convolution(dz, cache.w, cache.geometry)
-    np.testing.assert_allclose(conv.conv_input_grad(dz, cache.w, cache.geometry), lecture, rtol=1e-12, atol=1e-12)
+    assert stride > 1 or dz.size >= current().scatter_min
+    np.testing.assert_allclose(conv.conv_input_grad(dz, cache.w, cache.geometry),
+                               lecture.input_gradient(dz, read.w, read.geometry), rtol=1e-12, atol=1e-12)
