@@ -1,17 +1,23 @@
-"""Run a hand-in in a worker process, behind the native op API; trust nothing it sends.
+"""Run a hand-in in a confined worker process, behind the native op API; trust nothing it sends.
 
 :class:`Sandbox` starts ``worker.py`` (under ``--python``'s interpreter when
-given) in a fresh temporary directory with ``python -I -B``, single-threaded
-BLAS, an address-space and CPU-time cap, no core dumps, and its stdout/stderr
-sent to a log file. It then tells the worker what to load — the format and,
-for every item, the file and names the trusted side chose. Every call has one
-wall-clock deadline (for the whole reply, not per ``recv()``); a call that
-times out, crashes the worker or breaks the protocol raises
-:class:`SandboxError`, and the next call starts a fresh worker.
+given) with ``python -I -B``, confined as tightly as this machine allows
+(:mod:`.isolation`: bubblewrap namespaces as uid 65534 with a read-only view of
+only the runtime and the hand-in; else another uid; else rlimits only), in a
+per-worker cgroup where one can be made, with single-threaded BLAS, a minimal
+environment, rlimits on address space, processes, file size, open files and CPU
+time, and no core dumps. It then tells the worker what to load -- the format
+and, for every item, the file and names the trusted side chose. Every call has
+one wall-clock deadline (for the whole reply, not per ``recv()``), cut short by
+what is left of the hand-in's time budget; a call that times out, crashes the
+worker or breaks the protocol raises :class:`WorkerLost`, and the next call
+starts a fresh worker. Closing (or restarting) a worker kills its whole tree:
+process group, pid namespace, cgroup, and anything carrying its token.
 
-Every message from the worker is validated (types, sizes, array dtypes and
-count) and every text it sends is cut to :data:`MAX_TEXT` characters and
-stripped of control characters before it can reach a report or a terminal.
+Every message from the worker is validated (frame and header sizes, types,
+array dtypes and count) and every text it sends is cut to :data:`MAX_TEXT`
+characters and stripped of control characters before it can reach a report or
+a terminal.
 
 :meth:`SandboxedHandIn.view` gives, per item, a module-like object with
 ``<op>_forward`` / ``<op>_backward``, so the harness runs it exactly like
@@ -19,27 +25,36 @@ stripped of control characters before it can reach a report or a terminal.
 """
 from __future__ import annotations
 
+import atexit
+import io
+import json
 import math
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import wire
+from . import isolation, wire
 from .formats import Binding
+import contextlib
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
 MAX_TEXT = 2000  # characters of any text from the worker that reaches a report
 MAX_REPLY = 1 << 27  # bytes of one reply frame
+MAX_HEADER = 1 << 20  # bytes of a reply's JSON header (arrays travel as .npy, not JSON)
 FORBIDDEN = ("reference", "manual_grads")
+STARTUP = 5.0  # seconds added to the time limit for a worker's start (interpreter, NumPy, the hand-in's imports)
 
 
 class SandboxError(Exception):
@@ -56,6 +71,10 @@ class WorkerLost(SandboxError):
     """The worker timed out, died or broke the protocol (counts towards the breaker)."""
 
 
+class BudgetExhausted(SandboxError):
+    """The hand-in's time budget (``--budget``) is used up: this and every later call fail without running."""
+
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -67,11 +86,16 @@ def clean(text, limit: int = MAX_TEXT) -> str:
 
 @dataclass(frozen=True)
 class Limits:
-    time: float = 10.0  # seconds of wall time per call (and for importing the hand-in)
-    memory: int = 4 << 30  # bytes of address space for the worker
+    time: float = 10.0  # seconds of wall time per call (for starting a worker and importing the hand-in: + STARTUP)
+    memory: int = 4 << 30  # bytes of address space per worker process, and of memory for its whole cgroup
     forbid_torch: bool = False
     cpu: int = 0  # seconds of CPU time for one worker (0: 6 x the time limit + 30)
     python: str = ""  # the interpreter that runs the hand-in ('' = this one)
+    budget: float = 120.0  # seconds the hand-in's workers may take in all: starts, imports, calls (not the grader's work)
+    processes: int = 64  # processes (tasks) of the worker's tree: cgroup pids.max and RLIMIT_NPROC
+    file_size: int = 64 << 20  # bytes of any one file the worker writes (RLIMIT_FSIZE); its private /tmp: 4 x this
+    open_files: int = 256  # file descriptors per worker process (RLIMIT_NOFILE)
+    isolation: str = "auto"  # 'auto' (the strongest that works), or at most 'bubblewrap', 'uid', 'rlimits'
 
     def validate(self) -> None:
         """Raise ValueError naming the option that is out of range."""
@@ -79,10 +103,22 @@ class Limits:
             raise ValueError(f"--time-limit must be a positive number of seconds, not {self.time!r}")
         if not (isinstance(self.memory, int) and self.memory >= 64 << 20):
             raise ValueError(f"--memory-limit must be at least 0.0625 GiB (64 MiB), not {self.memory / 2**30!r} GiB")
+        if not (isinstance(self.budget, (int, float)) and math.isfinite(self.budget) and self.budget > 0):
+            raise ValueError(f"--budget must be a positive number of seconds, not {self.budget!r}")
+        if not (self.processes >= 8 and self.file_size >= 1 << 20 and self.open_files >= 32):
+            raise ValueError("processes >= 8, file_size >= 1 MiB and open_files >= 32 are needed to run Python at all")
+        if self.isolation not in ("auto",) + isolation.LEVELS:
+            raise ValueError(f"isolation must be auto or one of {', '.join(isolation.LEVELS)}, not {self.isolation!r}")
 
     @property
     def cpu_seconds(self) -> int:
         return self.cpu or int(6 * self.time + 30)
+
+    def describe(self) -> str:
+        """The per-process rlimits, for the report header."""
+        return (f"rlimits: address space {self.memory / 2**30:g} GiB per process, files {self.file_size / 2**20:g} MiB, "
+                f"{self.open_files} open files, CPU {self.cpu_seconds} s, no core dumps, {self.processes} more processes "
+                f"(RLIMIT_NPROC, which does not bind root); {self.time:g} s per call, budget {self.budget:g} s")
 
 
 @dataclass
@@ -96,10 +132,13 @@ class Plan:
     bindings: dict[str, Binding] = field(default_factory=dict)
 
 
-def _death(proc: subprocess.Popen) -> str:
+def _death(proc: subprocess.Popen, wrapped: bool = False) -> str:
+    """How the worker ended. ``wrapped``: ``proc`` is bwrap, which exits with 128 + N when the worker got signal N."""
     code = proc.poll()
     if code is None:
         return "stopped answering"
+    if wrapped and 128 < code < 128 + 65:
+        code = 128 - code
     if code < 0:
         try:
             return f"was killed by {signal.Signals(-code).name}"
@@ -123,92 +162,227 @@ def _arrays(arrays: list, count: int, what: str) -> list:
     return arrays
 
 
+def _read_reply(sock: socket.socket, deadline: float) -> tuple[dict, list]:
+    """One frame from the worker by ``deadline``: like wire.recv, but the JSON header is capped at :data:`MAX_HEADER`
+    bytes (a frame of nothing but JSON would cost the grader many times its size) and the array sizes are checked
+    against the frame before anything is parsed. WireError on anything malformed, socket.timeout at the deadline."""
+    (size,) = struct.unpack("<Q", wire._recv_exactly(sock, 8, deadline))
+    if size > MAX_REPLY:
+        raise wire.WireError(f"frame of {size} bytes exceeds the {MAX_REPLY}-byte limit")
+    body = wire._recv_exactly(sock, size, deadline)
+    if size < 4:
+        raise wire.WireError("malformed frame: shorter than its header length")
+    (head_len,) = struct.unpack("<I", body[:4])
+    if head_len > MAX_HEADER or 4 + head_len > size:
+        raise wire.WireError(f"malformed frame: a header of {head_len} bytes (at most {MAX_HEADER}, inside the frame)")
+    try:
+        header = json.loads(body[4:4 + head_len])
+    except (ValueError, RecursionError) as exc:
+        raise wire.WireError(f"malformed frame: header is not JSON ({type(exc).__name__})") from None
+    if not isinstance(header, dict):
+        raise wire.WireError("malformed frame: header is not an object")
+    sizes = header.pop("_sizes", None)
+    if not (isinstance(sizes, list) and len(sizes) <= 64 and all(type(n) is int and n >= 0 for n in sizes)
+            and 4 + head_len + sum(sizes) == size):
+        raise wire.WireError("malformed frame: array sizes do not add up to the frame")
+    arrays, offset = [], 4 + head_len
+    for n in sizes:
+        try:
+            arrays.append(np.load(io.BytesIO(body[offset:offset + n]), allow_pickle=False) if n else None)
+        except Exception as exc:  # noqa: BLE001 - anything np.load raises on bytes from the untrusted side
+            raise wire.WireError(f"malformed frame: an array does not load ({type(exc).__name__})") from None
+        offset += n
+    return header, arrays
+
+
+_LIVE: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """When the grader exits, no worker outlives it (on a kill, PR_SET_PDEATHSIG does the same)."""
+    for sandbox in list(_LIVE):
+        sandbox.close()
+
+
 class Sandbox:
+    """One hand-in's worker: started confined, restarted after a failure, killed with its whole tree on close.
+
+    ``spent`` is the wall time the hand-in's workers have taken (starts, imports and calls); once it reaches
+    ``limits.budget`` every call raises :class:`BudgetExhausted`.
+    """
+
     def __init__(self, plan: Plan, limits: Limits = Limits()):
         self.plan = plan
         self.limits = limits
         self.generation = 0  # bumped at each (re)start: caches of an older worker are gone
         self.proc = self.sock = self.tmp = None
+        self.cgroup = isolation.Cgroup([], "not started")
+        self.token, self.inits = "", []
         self.hello: dict = {}
+        self.spent = 0.0
+        self.confinement: isolation.Confinement | None = None
+        self.cgroup_text = ""
+
+    @property
+    def python(self) -> str:
+        return self.limits.python or sys.executable
+
+    @property
+    def wrapped(self) -> bool:
+        """The process started is bwrap, not the worker itself."""
+        return self.confinement is not None and self.confinement.level == "bubblewrap"
+
+    @property
+    def exhausted(self) -> bool:
+        return self.spent >= self.limits.budget
+
+    def describe(self) -> str:
+        """The isolation in force, for the report: level, cgroup limits, rlimits."""
+        if self.confinement is None:
+            return "not started"
+        return f"{self.confinement.describe()}; {self.cgroup_text or self.cgroup.describe()}; {self.limits.describe()}"
 
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> dict:
         self.close()
         self.generation += 1
-        self.tmp = tempfile.mkdtemp(prefix="gradcheck-worker-")
+        began = time.monotonic()
+        try:
+            self.hello = self._start()
+        finally:
+            self.spent += time.monotonic() - began
+        return self.hello
+
+    def _start(self) -> dict:
+        if self.confinement is None:
+            self.confinement = isolation.choose(self.python, self.plan.root, self.limits.isolation)
+        isolation.sweep_stale_folders()
+        self.tmp = tempfile.mkdtemp(prefix=f"gradcheck-worker-{os.getpid()}-")
+        self.confinement.stage(self.tmp)
+        self.cgroup = isolation.Cgroup.create(self.limits.memory, self.limits.processes)
+        self.token = secrets.token_hex(12)
         parent, child = socket.socketpair()
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.tmp, "OPENBLAS_NUM_THREADS": "1",
-               "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg"}
+        home = "/tmp" if self.confinement.level == "bubblewrap" else os.path.join(self.tmp, "work")
+        env = {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": home, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+               "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "LANG": "C.UTF-8",
+               "GRADCHECK_WORKER": self.token}
         forbidden = FORBIDDEN + (("torch",) if self.limits.forbid_torch else ())
-        self.proc = subprocess.Popen(
-            [self.limits.python or sys.executable, "-I", "-B", WORKER, str(child.fileno()), str(self.limits.memory),
-             str(self.limits.cpu_seconds), ",".join(forbidden)],
-            pass_fds=[child.fileno()], cwd=self.tmp, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )
-        child.close()
+        worker_args = [str(child.fileno()), str(self.limits.memory), str(self.limits.cpu_seconds), ",".join(forbidden),
+                       str(isolation.nproc_limit(self.confinement, self.limits.processes)), str(self.limits.file_size),
+                       str(self.limits.open_files)]
+        argv, cwd, root, target = self.confinement.command(self.python, str(self.plan.target), self.plan.root, self.tmp,
+                                                           worker_args, max(4 * self.limits.file_size, 16 << 20))
+        launcher = os.path.join(self.tmp, "launcher.log")  # bwrap's own complaints; the worker's output is discarded
+        try:
+            with open(launcher, "wb") as log:
+                self.proc = subprocess.Popen(
+                    argv, pass_fds=[child.fileno()], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+                    preexec_fn=isolation.preexec(self.confinement, self.cgroup, os.getpid()))
+        except (OSError, subprocess.SubprocessError) as exc:
+            parent.close()
+            return {"ok": False, "error": clean(f"could not start the worker: {exc}"), "problems": {}, "errors": {}}
+        finally:
+            child.close()
+        _LIVE.add(self)
         self.sock = parent
-        request = {"cmd": "load", "format": self.plan.format, "root": self.plan.root, "target": self.plan.target,
+        joined = not self.cgroup.folders or self.cgroup.holds(self.proc.pid)
+        self.cgroup_text = self.cgroup.describe() if joined else \
+            f"no cgroup limits (the worker could not join {self.cgroup.folders[0]})"
+        request = {"cmd": "load", "format": self.plan.format, "root": root, "target": target,
                    "bindings": {item: b.to_wire() for item, b in self.plan.bindings.items() if not b.problem}}
         try:
             wire.send(self.sock, request)
-            hello, _ = self._receive("importing the hand-in")
-            if not isinstance(hello.get("ok"), bool):
-                raise WorkerLost("the worker sent an invalid answer importing the hand-in")
-            self.hello = {"ok": hello["ok"], "error": clean(hello.get("error", "")),
-                          "problems": _strings(hello.get("problems", {}), "problems"),
-                          "errors": _strings(hello.get("errors", {}), "errors")} if hello["ok"] else \
-                {"ok": False, "error": clean(hello.get("error", "the hand-in could not be loaded")), "problems": {}, "errors": {}}
+            hello, _ = self._receive("importing the hand-in", STARTUP)
+            if self.confinement.level == "bubblewrap":
+                self.inits = isolation.children(self.proc.pid)
+            return self._hello(hello)
         except (SandboxError, wire.WireError, OSError) as exc:
-            self.hello = {"ok": False, "error": clean(exc), "problems": {}, "errors": {}}
-        return self.hello
+            self.close()
+            return {"ok": False, "error": clean(exc), "problems": {}, "errors": {}}
+
+    @staticmethod
+    def _hello(hello: dict) -> dict:
+        """The worker's answer to the load request, validated (WorkerLost when it is not one)."""
+        if not isinstance(hello.get("ok"), bool):
+            raise WorkerLost("the worker sent an invalid answer importing the hand-in")
+        if not hello["ok"]:
+            return {"ok": False, "error": clean(hello.get("error", "the hand-in could not be loaded")), "problems": {},
+                    "errors": {}}
+        try:
+            return {"ok": True, "error": clean(hello.get("error", "")),
+                    "problems": _strings(hello.get("problems", {}), "problems"),
+                    "errors": _strings(hello.get("errors", {}), "errors")}
+        except wire.WireError as exc:
+            raise WorkerLost(f"the worker sent an invalid answer importing the hand-in: {exc}") from None
+
+    def _launcher_said(self) -> str:
+        """What bwrap (or Python before the worker took over its stderr) printed, cut; '' when nothing."""
+        try:
+            with open(os.path.join(self.tmp, "launcher.log"), "rb") as f:
+                text = f.read(4000).decode("utf-8", "replace").strip()
+        except (OSError, TypeError):
+            return ""
+        return f" ({clean(text.splitlines()[-1], 300)})" if text else ""
 
     def close(self):
         if self.sock is not None:
             self.sock.close()
         if self.proc is not None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)  # the worker and everything it started in its session
-            except (ProcessLookupError, PermissionError):
-                pass
-            self.proc.wait()
+            inits = self.inits or (isolation.children(self.proc.pid) if self.confinement.level == "bubblewrap" else [])
+            isolation.kill_tree(self.proc, self.cgroup, self.token, inits)
+        self.cgroup.remove()
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
         self.proc = self.sock = self.tmp = None
+        self.inits = []
+        _LIVE.discard(self)
 
     # -- calls ------------------------------------------------------------------------
-    def _receive(self, during: str):
-        deadline = time.monotonic() + self.limits.time
+    def _receive(self, during: str, allowance: float = 0.0):
+        """The worker's reply within the time limit (+ ``allowance``), cut short by what is left of the budget."""
+        left = self.limits.budget - self.spent
+        limit = min(self.limits.time + allowance, left)
         try:
-            return wire.recv(self.sock, deadline=deadline, max_frame=MAX_REPLY)
+            return _read_reply(self.sock, time.monotonic() + max(limit, 0))
         except socket.timeout:
             self.close()
-            raise WorkerLost(f"timed out after {self.limits.time:g} s {during} (infinite loop?)") from None
+            if left < self.limits.time + allowance:
+                raise BudgetExhausted(f"budget exhausted {during}: the hand-in used up its {self.limits.budget:g} s "
+                                      "time budget (--budget)") from None
+            raise WorkerLost(f"timed out after {self.limits.time + allowance:g} s {during} (infinite loop?)") from None
         except (wire.WireError, OSError) as exc:
-            unreadable = "exceeds" in str(exc) or "malformed" in str(exc)
+            unreadable = isinstance(exc, wire.WireError) and ("exceeds" in str(exc) or "malformed" in str(exc))
             if self.proc is not None and not unreadable:
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     self.proc.wait(timeout=2)
-                except subprocess.TimeoutExpired:
-                    pass
-                reason = f"the worker {_death(self.proc)} {during}"
+                said = self._launcher_said() if self.proc.poll() is not None else ""
+                reason = f"the worker {_death(self.proc, self.wrapped)} {during}{said}"
             else:
                 reason = f"the worker sent an unreadable answer {during}: {clean(exc, 300)}"
             self.close()
             raise WorkerLost(reason) from None
 
     def call(self, header: dict, arrays: list, during: str, replies: int):
+        if self.exhausted:
+            raise BudgetExhausted(f"budget exhausted: the hand-in used up its {self.limits.budget:g} s time budget "
+                                  f"(--budget); not run ({during})")
         if self.proc is None:
             self.start()
             if not self.hello.get("ok"):
                 raise WorkerLost(self.hello.get("error") or "the hand-in could not be loaded")
+        began = time.monotonic()
         try:
-            wire.send(self.sock, header, arrays)
-        except OSError:
-            reason = f"the worker {_death(self.proc)} before {during}"
-            self.close()
-            raise WorkerLost(reason) from None
-        reply, out = self._receive(during)
+            try:
+                wire.send(self.sock, header, arrays)
+            except OSError:
+                reason = f"the worker {_death(self.proc, self.wrapped)} before {during}"
+                self.close()
+                raise WorkerLost(reason) from None
+            reply, out = self._receive(during)
+        finally:
+            self.spent += time.monotonic() - began
         if reply.get("ok") is not True:
             raise HandInRaised(f"the hand-in raised {clean(reply.get('error', 'an error'))}")
         try:
@@ -232,9 +406,11 @@ class SandboxedHandIn:
     """A sandboxed hand-in: one worker, a module-like :meth:`view` per item.
 
     After :data:`BREAKER` consecutive timeouts or crashes in one item (counted
-    until a whole case -- forward and backward -- succeeds), its further calls
-    fail at once with the same reason, so an endless loop costs a few time
-    limits, not one per case.
+    until a whole case -- forward and backward -- succeeds, whatever the
+    forward did), its further calls fail at once with the same reason, so an
+    endless loop costs a few time limits, not one per case. Once the hand-in's
+    time budget (``limits.budget``) is used up, every further call fails with
+    "budget exhausted" without running.
     """
 
     def __init__(self, plan: Plan, limits: Limits = Limits()):
@@ -242,6 +418,7 @@ class SandboxedHandIn:
         self.sandbox = Sandbox(plan, limits)
         self.strikes: dict[str, list[str]] = {}
         hello = self.sandbox.start()
+        self.isolation = self.sandbox.describe()
         self.load_error = "" if hello.get("ok") else hello.get("error", "the hand-in could not be loaded")
         self.problems = {**{i: b.problem for i, b in plan.bindings.items() if b.problem}, **hello.get("problems", {})}
         self.file_errors = hello.get("errors", {})

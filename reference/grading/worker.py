@@ -1,6 +1,9 @@
 """The worker process that runs untrusted layer code (started by reference.grading.sandbox; never imported).
 
-It sets its limits, waits for the grader's load request (format, hand-in root,
+It closes every inherited file descriptor but the socket, sets its limits
+(address space, processes, file size, open files, CPU time, no core dumps),
+asks to be killed when its parent dies, sends its output to /dev/null, then
+waits for the grader's load request (format, hand-in root,
 and for each item the file and names the trusted side chose), imports those
 files the course's way (loading.py), then answers forward and backward
 requests over a socket (wire.py: JSON + .npy, no pickle). It holds the caches;
@@ -10,11 +13,15 @@ raises, SystemExit and KeyboardInterrupt included, is answered as an error and
 the worker goes on. Standard library and NumPy only; runs under any Python
 >= 3.8 the grader is pointed at with ``--python``.
 
-    python -I -B worker.py FD MEMORY_BYTES CPU_SECONDS FORBIDDEN
+    python -I -B worker.py FD MEMORY_BYTES CPU_SECONDS FORBIDDEN [PROCESSES FILE_BYTES OPEN_FILES]
+
+(0 for a limit: not set). The trusted side confines the process further
+(reference/grading/isolation.py: bubblewrap namespaces, another uid, cgroups).
 """
 import importlib.abc
 import os
 import resource
+import signal
 import socket
 import sys
 
@@ -40,12 +47,34 @@ def _load_sibling(name):
     return module
 
 
-def _limit(memory: int, cpu: int) -> None:
-    if memory:
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+def _limit(memory: int, cpu: int, processes: int = 0, file_bytes: int = 0, open_files: int = 0) -> None:
+    """Hard rlimits for this process and all it starts (a limit of 0 is not set)."""
+    for which, value in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_NPROC, processes),
+                         (resource.RLIMIT_FSIZE, file_bytes), (resource.RLIMIT_NOFILE, open_files)):
+        if value:
+            resource.setrlimit(which, (value, value))
     if cpu:
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the file-size limit fails (EFBIG) instead of killing
+
+
+def _die_with_parent() -> None:
+    """PR_SET_PDEATHSIG: SIGKILL when the parent (the grader, or bubblewrap's init) dies."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _close_inherited(keep: int) -> None:
+    """Close every file descriptor above 2 but ``keep`` (nothing of the grader's leaks to the hand-in)."""
+    top = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    top = 65536 if top == resource.RLIM_INFINITY or top > 65536 else top
+    os.closerange(3, keep)
+    os.closerange(keep + 1, top)
 
 
 def _adapter(adapters, loading, request):
@@ -86,15 +115,20 @@ def _adapter(adapters, loading, request):
 
 def main():
     fd, memory, cpu, forbidden = sys.argv[1:5]
+    processes, file_bytes, open_files = (int(v) for v in (sys.argv[5:8] + ["0", "0", "0"])[:3])
+    _die_with_parent()
+    _close_inherited(int(fd))
     sock = socket.socket(fileno=int(fd))
     wire = _load_sibling("wire")
     loading = _load_sibling("loading")
     adapters = _load_sibling("adapters")
-    _limit(int(memory), int(cpu))
+    _limit(int(memory), int(cpu), processes, file_bytes, open_files)
     sys.meta_path.insert(0, _Forbid(set(forbidden.split(",")) - {""}))
-    log = open("submission-output.log", "w")
-    os.dup2(log.fileno(), 1)
-    os.dup2(log.fileno(), 2)
+    sys.stdout.flush()
+    sink = os.open(os.devnull, os.O_WRONLY)  # what the hand-in prints goes nowhere (and fills no disk)
+    os.dup2(sink, 1)
+    os.dup2(sink, 2)
+    os.close(sink)
 
     try:
         request, _ = wire.recv(sock)
