@@ -51,7 +51,7 @@ def freeze(path: str, cases: list[Case], base_seed: int = 0) -> str:
     index, arrays = [], {}
     for i, case in enumerate(cases):
         ref = oracle(case, case.seed(base_seed))
-        index.append({"op": case.op, "shapes": {k: v and list(v) for k, v in case.shapes.items()},
+        index.append({"id": case.id, "op": case.op, "shapes": {k: None if v is None else list(v) for k, v in case.shapes.items()},
                       "config": case.config, "dtype": case.dtype, "label": case.label, "inputs": case.inputs,
                       "grads": sorted(ref.grads), "inputs_sha256": _inputs_digest(ref.inputs)})
         arrays[f"{i}/out"] = ref.out
@@ -60,6 +60,11 @@ def freeze(path: str, cases: list[Case], base_seed: int = 0) -> str:
     digest = _digest(arrays)
     np.savez_compressed(path, sha256=np.frombuffer(digest.encode(), dtype=np.uint8), **arrays)
     return digest
+
+
+def _tuples(value):
+    """JSON's lists back to the tuples a Case holds (nested ones too)."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 def load(path: str) -> tuple[int, list[tuple[Case, Oracle]]]:
@@ -72,9 +77,11 @@ def load(path: str) -> tuple[int, list[tuple[Case, Oracle]]]:
     meta = json.loads(arrays["index"].tobytes().decode())
     frozen = []
     for i, entry in enumerate(meta["cases"]):
-        config = {k: tuple(v) if isinstance(v, list) else v for k, v in entry["config"].items()}
-        case = Case(entry["op"], {k: v and tuple(v) for k, v in entry["shapes"].items()}, config, entry["dtype"],
-                    entry["label"], entry["inputs"])
+        config = {k: _tuples(v) for k, v in entry["config"].items()}
+        case = Case(entry["op"], {k: None if v is None else tuple(v) for k, v in entry["shapes"].items()}, config,
+                    entry["dtype"], entry["label"], entry["inputs"])
+        if "id" in entry and case.id != entry["id"]:
+            raise ValueError(f"{path}: case {i} was frozen as {entry['id']} but reads back as {case.id}")
         out = arrays[f"{i}/out"]
         inputs, upstream = _regenerate(case, case.seed(meta["base_seed"]), out.shape)
         if _inputs_digest(inputs) != entry["inputs_sha256"]:

@@ -5,7 +5,8 @@ A profile names its format, the dtypes graded, the dtype policy (``values`` or
 points are ``note`` (worth 0) or ``graded``, the weights of the forward output
 and each gradient within a case, and the points per item under the course's
 own names (``[items]``: ``Conv2d_stride1 = 10``; ``[hidden]``: items shown
-after the due date). A plain rubric (``[ops]``: points per registry op, the
+after the due date; ``allow``: packages hand-in code may import beyond NumPy,
+which the Gradescope bundle installs). A plain rubric (``[ops]``: points per registry op, the
 format's items of each op sharing them) is a profile too.
 
 Everything is validated before any grading starts; a bad profile raises
@@ -17,6 +18,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 from dataclasses import dataclass, field
 
 try:
@@ -31,6 +33,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PROFILES = os.path.join(HERE, "profiles")
 DEFAULT_PROFILE = {"native": "native", "cs231n": "cs231n-a2", "mytorch": "11785-hw2p1"}
 DTYPES = ("float64", "float32")
+# a package name with an optional version specifier (PEP 508 without markers or URLs)
+_REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9._,-]+\])?( *(==|!=|<=|>=|<|>|~=) *[A-Za-z0-9.*+!-]+"
+                          r"( *, *(==|!=|<=|>=|<|>|~=) *[A-Za-z0-9.*+!-]+)*)?$")
 
 
 class ProfileError(ValueError):
@@ -67,6 +72,7 @@ class Profile:
     by_op: bool = False  # points are per registry op ([ops])
     source: str = ""  # the file it came from, when not a shipped profile
     explicit: frozenset = frozenset()  # the keys the file gave (a plain rubric takes the rest from the format's profile)
+    allow: tuple[str, ...] = ()  # packages hand-in code may import beyond NumPy (installed by the Gradescope bundle)
 
     def completed_for(self, fmt: str) -> "Profile":
         """A plain [ops] rubric with the dtypes, dtype policy and conventions of ``fmt``'s course profile
@@ -112,7 +118,7 @@ class Profile:
 
     @classmethod
     def from_dict(cls, data: dict, name: str, where: str = "profile") -> "Profile":
-        known = {"title", "format", "dtypes", "dtype_policy", "conventions", "weights", "items", "ops", "hidden"}
+        known = {"title", "format", "dtypes", "dtype_policy", "conventions", "weights", "items", "ops", "hidden", "allow"}
         for key in data:
             if key not in known:
                 raise ProfileError(f"{where}: unknown key {key!r}{_closest(key, known)}")
@@ -135,15 +141,7 @@ class Profile:
         weights = _numbers(data.get("weights", {}), f"{where} [weights]", None, positive=False)
         if weights and sum(weights.values()) <= 0:
             raise ProfileError(f"{where}: the [weights] add up to 0")
-        dtypes = data.get("dtypes", list(DTYPES))
-        if not (isinstance(dtypes, list) and dtypes and all(d in DTYPES for d in dtypes)):
-            raise ProfileError(f"{where}: dtypes must be a non-empty list of {', '.join(DTYPES)}, not {dtypes!r}")
-        policy = data.get("dtype_policy", "strict")
-        if policy not in DTYPE_POLICIES:
-            raise ProfileError(f"{where}: dtype_policy must be one of {', '.join(DTYPE_POLICIES)}, not {policy!r}")
-        conventions = data.get("conventions", "graded")
-        if conventions not in ("note", "graded"):
-            raise ProfileError(f"{where}: conventions must be 'note' or 'graded', not {conventions!r}")
+        dtypes, policy, conventions = _conventions(data, where)
         hidden = data.get("hidden", [])
         if not isinstance(hidden, list) or any(h not in points for h in hidden):
             bad = [h for h in hidden if h not in points] if isinstance(hidden, list) else hidden
@@ -151,8 +149,28 @@ class Profile:
         title = data.get("title", name)
         if not isinstance(title, str):
             raise ProfileError(f"{where}: title must be a string")
+        allow = data.get("allow", [])
+        if not (isinstance(allow, list) and all(isinstance(a, str) and _REQUIREMENT.match(a) for a in allow)):
+            raise ProfileError(f"{where}: allow must be a list of package requirements such as \"scipy\" or "
+                               f"\"scipy>=1.10\", not {allow!r}")
+        if any(re.split(r"[<>=!~\[ ]", a, maxsplit=1)[0].lower() == "torch" for a in allow):
+            raise ProfileError(f"{where}: allow may not list torch (hand-ins are graded without it)")
         return cls(name, fmt, title, tuple(dtypes), policy, conventions, weights, points, frozenset(hidden), by_op,
-                   explicit=frozenset(data))
+                   explicit=frozenset(data), allow=tuple(allow))
+
+
+def _conventions(data: dict, where: str) -> tuple[list, str, str]:
+    """The dtypes graded, the dtype policy and the conventions setting, validated."""
+    dtypes = data.get("dtypes", list(DTYPES))
+    if not (isinstance(dtypes, list) and dtypes and all(d in DTYPES for d in dtypes)):
+        raise ProfileError(f"{where}: dtypes must be a non-empty list of {', '.join(DTYPES)}, not {dtypes!r}")
+    policy = data.get("dtype_policy", "strict")
+    if policy not in DTYPE_POLICIES:
+        raise ProfileError(f"{where}: dtype_policy must be one of {', '.join(DTYPE_POLICIES)}, not {policy!r}")
+    conventions = data.get("conventions", "graded")
+    if conventions not in ("note", "graded"):
+        raise ProfileError(f"{where}: conventions must be 'note' or 'graded', not {conventions!r}")
+    return dtypes, policy, conventions
 
 
 def _closest(name: str, known) -> str:
