@@ -39,6 +39,8 @@ class ItemScore:
     notes: list[str] = field(default_factory=list)
     problem: str = ""  # why nothing could run (not implemented, failed to import)
     hidden: bool = False
+    minimal: object = None  # the smallest failing case (reference.grading.report.shrink.Found), when searched
+    files: dict = field(default_factory=dict)  # what was written for the student: 'script', 'data', 'heatmap', 'page' -> path
 
     @property
     def score(self) -> float:
@@ -50,7 +52,8 @@ OpScore = ItemScore  # the name earlier code used
 
 def convention_only(result: CaseResult) -> bool:
     """Whether the case's only failure is a convention at a non-differentiable point."""
-    return bool(result.diagnosis) and not result.error and result.diagnosis.startswith(CONVENTIONS) and all(
+    kinds = {f.kind for f in result.findings}
+    return "convention" in kinds and "mistake" not in kinds and not result.error and all(
         c.ok or c.name == "x" for c in result.checks)
 
 
@@ -77,8 +80,8 @@ def _size(result: CaseResult) -> int:
 def most_informative(failing: list[CaseResult]) -> list[CaseResult]:
     """Failing cases ordered: a named mistake first, then a located pattern, then by size (smallest first)."""
     def rank(r):
-        named = "probably:" in r.diagnosis or r.diagnosis.startswith(("overlapping", "gradient routed", "right only"))
-        return (not named, not r.diagnosis, _size(r))
+        kinds = {f.kind for f in r.findings}
+        return (not kinds & {"mistake", "precision"}, not kinds, _size(r))
     return sorted(failing, key=rank)
 
 
@@ -169,6 +172,10 @@ def item_text(s: ItemScore) -> str:
     parts = [f"{s.passed} of {s.cases} cases right"]
     if s.problem:
         parts.append(s.problem)
+    if s.minimal is not None:  # the smallest failing case first (reference.grading.report)
+        from .report.page import minimal_text
+
+        parts.append(minimal_text(s) + "\n")
     parts += [f"summary: {line}" for line in s.summary]
     parts += [f"note: {n}" for n in s.notes]
     text = "\n".join(parts)
@@ -176,15 +183,18 @@ def item_text(s: ItemScore) -> str:
 
 
 def gradescope(scores: list[ItemScore], output: str = "", execution_time: float | None = None) -> dict:
-    """Gradescope's results.json: one test per item."""
+    """Gradescope's results.json: one test per item, in Markdown (the smallest failing case first, arrays and
+    reports in code blocks; reference.grading.report.page)."""
+    from .report.page import header_markdown, item_markdown
+
     tests = []
     for number, s in enumerate(scores, 1):
         tests.append({"name": s.name, "number": str(number), "score": round(s.score, 4), "max_score": s.max_score,
                       "status": "passed" if s.cases and s.passed == s.cases else "failed",
-                      "output": item_text(s), "output_format": "text",
+                      "output": item_markdown(s), "output_format": "md",
                       "visibility": "after_due_date" if s.hidden else "visible"})
     data = {"score": round(sum(s.score for s in scores), 4), "max_score": sum(s.max_score for s in scores),
-            "output": output, "output_format": "text", "stdout_visibility": "hidden", "tests": tests}
+            "output": header_markdown(output), "output_format": "md", "stdout_visibility": "hidden", "tests": tests}
     if execution_time is not None:
         data["execution_time"] = round(execution_time, 2)
     return data
