@@ -114,6 +114,8 @@ def main(argv=None) -> int:
     used = defaultdict(list)  # dtype -> fraction of tolerance used, per compared array
     start = time.perf_counter()
     grids = {spec.name: spec.grid(args.full_grid) for spec in specs}
+    print(f"verifying {args.impl} against torch.autograd (base seed {args.seed}, "
+          f"{'full' if args.full_grid else 'default'} grid)", flush=True)  # (also: the run has started)
     bar = _progress(sum(map(len, grids.values())), sys.stderr.isatty())
     interrupted = False
     try:
@@ -166,8 +168,6 @@ def _verify_op(spec, grid, impl, args, counts, worst, reports, used, bar) -> Non
 
 def _print(args, rows, reports, used, start, interrupted: bool = False) -> int:
     header = f"{'op':<26}{'cases':>7}{'failed':>8}{'harness':>9}{'tol used f64':>14}{'tol used f32':>14}{'seconds':>9}"
-    print(f"verifying {args.impl} against torch.autograd (base seed {args.seed}, "
-          f"{'full' if args.full_grid else 'default'} grid)")
     print(header)
     print("-" * len(header))
     for name, n, failed, errors, w64, w32, secs in rows:

@@ -79,7 +79,7 @@ def table(data: dict) -> str:
             continue
         (m, gflop), (t, _) = sides["manual"], sides["torch"]
         ratios.append(m / t)
-        rate = lambda s: f"{gflop / s:.1f}" if gflop else "–"  # noqa: E731
+        rate = lambda s, gflop=gflop: f"{gflop / s:.1f}" if gflop else "–"  # noqa: E731
         share = _percent(gflop / m / rate_numpy if gflop and rate_numpy else None)
         same = _percent(sides["numpy"][0] / m if "numpy" in sides else None)
         lines.append(f"| {op} | {shape} | {1e3 * m:.2f} | {1e3 * t:.2f} | {m / t:.2f} | {rate(m)} | {rate(t)} | {share} | {same} |")

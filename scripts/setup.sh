@@ -17,4 +17,27 @@ else
   "$PY" -m pip install "${TORCH_REQUIREMENT:-torch==2.13.0}"
 fi
 "$PY" -m pip install -e ".[dev]"
+# the HTML report's browser test (tests/test_student_report.py) loads the page in headless Chromium
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+      || echo "could not install chromium with apt-get: the HTML report's browser test will be skipped"
+  else
+    echo "chromium is not installed (installing it needs root and apt-get): the HTML report's browser test will be skipped"
+  fi
+fi
+# bubblewrap: the grader runs hand-ins in their own namespaces (reference/grading/isolation.py)
+if ! command -v bwrap >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    # the package lists may already be fresh (chromium above): update only when the install needs it
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null 2>&1 \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } \
+      || echo "could not install bubblewrap with apt-get: hand-ins will run with a separate uid or rlimits only"
+  else
+    echo "bubblewrap is not installed (installing it needs root and apt-get): hand-ins will run with a separate uid or rlimits only"
+  fi
+fi
+if command -v bwrap >/dev/null 2>&1 && ! bwrap --unshare-all --ro-bind / / true >/dev/null 2>&1; then
+  echo "bubblewrap cannot create namespaces here: hand-ins will run with a separate uid or rlimits only"
+fi
 exec "$PY" -m reference.verify "$@"

@@ -451,7 +451,8 @@ def test_folder_grading_writes_results_and_summary(tmp_path):
     (tmp_path / "rubric.toml").write_text("[ops]\nrelu = 2\n")
     run = cli("--folder", str(subs), "--out", str(tmp_path / "out"), "--rubric", str(tmp_path / "rubric.toml"), "-j", "2")
     assert run.returncode == 0, run.stderr
-    rows = {r["submission"]: r for r in csv.DictReader(open(tmp_path / "out" / "summary.csv"))}
+    with open(tmp_path / "out" / "summary.csv") as f:
+        rows = {r["submission"]: r for r in csv.DictReader(f)}
     assert float(rows["alice"]["score"]) == 2.0 and float(rows["bob"]["score"]) < 2.0
     data = json.loads((tmp_path / "out" / "bob" / "results.json").read_text())
     assert data["tests"][0]["status"] == "failed" and data["stdout_visibility"] == "hidden"

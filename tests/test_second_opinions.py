@@ -66,5 +66,5 @@ def test_adjoint_identity(op, name, impl, base_seed):
         _, cache = getattr(impl, f"{op}_forward")(*arrays.values(), **case.config)
         backward = getattr(impl, f"{op}_backward")
         lhs, rhs = adjoint_gap(_function(impl, op, list(arrays)), arrays, case.config, name,
-                               lambda y: backward(y, cache)[name], rng)
+                               lambda y, backward=backward, cache=cache: backward(y, cache)[name], rng)
         assert lhs == pytest.approx(rhs, rel=1e-12, abs=1e-12), f"{case.id}: <Ax, y> != <x, A^T y> for {name}"

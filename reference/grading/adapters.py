@@ -159,10 +159,8 @@ class MytorchAdapter:
         layer, state = cache
         params = [p for p in inspect.signature(layer.backward).parameters.values()
                   if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-        if params:
-            dx = layer.backward(dout)
-        else:  # older handouts: backward() returns the derivative dA/dZ only
-            dx = np.asarray(dout) * layer.backward()
+        # older handouts: backward() takes nothing and returns the derivative dA/dZ only
+        dx = layer.backward(dout) if params else np.asarray(dout) * layer.backward()
         grads = {"x": dx}
         if state.op.startswith("conv"):
             holder = next((h for h in _holders(layer, "dLdW")), None)

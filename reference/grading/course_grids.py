@@ -101,7 +101,7 @@ def _pool(op: str, strides, dtypes, precondition: bool) -> list[Case]:
 def _activation(op: str, dtypes) -> list[Case]:
     shapes = [(7,), (3, 16), (2, 3, 4, 5), (2, 6), (4, 3, 5), (1, 9), (2, 2, 3, 3), (5, 4), (3, 2, 7), (6,)]
     cases = []
-    for i, shape in enumerate(shapes):
+    for shape in shapes:
         for inputs in ("normal", "ties", "relu"):
             for dtype in dtypes:
                 cases.append(Case(op, {"x": shape}, {}, dtype, f"x{fmt(shape)}-in{inputs}", inputs=inputs))

@@ -32,13 +32,16 @@ class Graded:
     seconds: float
     load_error: str = ""
     file_errors: dict = field(default_factory=dict)
+    isolation: str = ""  # how the hand-in's worker was confined (sandbox.Sandbox.describe)
 
     @property
     def header(self) -> str:
-        """Which format, profile, interpreter and seed were used, and what failed to import."""
+        """Which format, profile, interpreter, isolation and seed were used, and what failed to import."""
         lines = [self.plan.why, f"profile: {self.profile.name} ({self.profile.title}); dtypes {', '.join(self.profile.dtypes)}, "
                  f"dtype policy {self.profile.dtype_policy}, conventions {self.profile.conventions}",
                  f"interpreter: {self.interpreter}", f"base seed: {self.base_seed} (reproduce with --seed {self.base_seed})"]
+        if self.isolation:
+            lines.append(f"isolation: {self.isolation}")
         if self.load_error:
             lines.append(f"could not load: {self.load_error}")
         lines += [f"import error: {e}" for e in self.file_errors.values()]
@@ -90,13 +93,17 @@ def plan(target: str, fmt: str = "auto", profile: Profile | None = None) -> tupl
     return Plan(fmt, target, root, why, bindings), profile
 
 
-def grade(target: str, fmt: str = "auto", limits: Limits = Limits(), profile: Profile | None = None,
+def grade(target: str, fmt: str = "auto", limits: Limits | None = None, profile: Profile | None = None,
           golden: str | None = None, base_seed: int = 0, cases: list | None = None, interpreter: str = "",
-          the_plan: Plan | None = None) -> Graded:
+          the_plan: Plan | None = None, minimal_cases: bool = False, shrink_budget: float | None = None) -> Graded:
     """Grade ``target``; ``cases``: only these grid cases (by id) of each item; ``golden``: expected values frozen.
 
     ``the_plan``: a plan made already (with ``profile``), e.g. by the CLI to validate before grading.
+    ``minimal_cases``: once every item is scored, shrink each failing one to its smallest failing case (in the
+    same sandbox, against torch) and attach it as ``ItemScore.minimal`` (reference.grading.report.shrink), within
+    ``shrink_budget`` seconds per item (default: that module's BUDGET).
     """
+    limits = limits or Limits()
     start = time.perf_counter()
     if the_plan is None or profile is None:
         the_plan, profile = plan(target, fmt, profile)
@@ -108,7 +115,7 @@ def grade(target: str, fmt: str = "auto", limits: Limits = Limits(), profile: Pr
         frozen = {c.id: (c, ref) for c, ref in pairs}
     wanted = None if cases is None else {c.id for c in cases}
     handin = SandboxedHandIn(the_plan, limits)
-    results, scores = [], []
+    results, scores, shrinking = [], [], []
     try:
         for item, points in profile.items(the_plan.format):
             binding = the_plan.bindings[item.name]
@@ -136,7 +143,24 @@ def grade(target: str, fmt: str = "auto", limits: Limits = Limits(), profile: Pr
             results += item_results
             scores.append(score_item(item.label, item.op, points, item_results, profile, problem,
                                      hidden=item.name in profile.hidden))
+            if minimal_cases and not problem:
+                shrinking.append((scores[-1], item, binding, item_results, view))
+        # after every item is scored, so the time shrinking takes from the hand-in's budget costs no item points
+        for score, item, binding, item_results, view in shrinking:
+            _attach_minimal(score, item, binding, the_plan, profile, item_results, view, base_seed, shrink_budget)
     finally:
         handin.close()
     return Graded(scores, results, the_plan, profile, interpreter or sys.executable, base_seed,
-                  time.perf_counter() - start, handin.load_error, handin.file_errors)
+                  time.perf_counter() - start, handin.load_error, handin.file_errors, handin.isolation)
+
+
+def _attach_minimal(score, item, binding, the_plan, profile, results, view, base_seed, budget) -> None:
+    """The hook after the items are scored: an item's smallest failing case (a shrinking fault never stops grading)."""
+    from .report import shrink
+
+    try:
+        shrink.attach(score, item, binding, the_plan, profile, results, view, base_seed,
+                      shrink.BUDGET if budget is None else budget)
+    except Exception as exc:  # the report is a bonus; the score stands without it
+        score.minimal = None
+        score.notes.append(f"no smallest failing case (the search failed: {type(exc).__name__}: {exc})")
