@@ -3,7 +3,7 @@
 A diagnosis takes the case, the oracle (inputs, upstream gradient, torch's
 results) and the implementation's gradients, and returns a one-line finding or
 ``None``. Ops name theirs in their :class:`~reference.spec.OpSpec`.
-:func:`findings` gathers them as typed :class:`Finding`\ s (kind, gradient,
+:func:`findings` gathers them as typed :class:`Finding` objects (kind, gradient,
 catalogue names, message); :func:`explain` is their one-line text.
 """
 from __future__ import annotations

@@ -90,6 +90,20 @@ def load(path: str) -> tuple[int, list[tuple[Case, Oracle]]]:
     return meta["base_seed"], frozen
 
 
+def _unwritable(path: str) -> str:
+    """Why ``path`` cannot be written ('' when it can)."""
+    import os
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        return "is a directory; give a file name"
+    if not os.path.isdir(folder):
+        return f"the folder {folder} does not exist"
+    if not os.access(folder, os.W_OK):
+        return f"the folder {folder} is not writable"
+    return ""
+
+
 def main(argv=None) -> int:
     from .registry import SPECS, families
 
@@ -100,6 +114,10 @@ def main(argv=None) -> int:
     f.add_argument("--family", action="append", choices=families())
     f.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
+    problem = _unwritable(args.path)
+    if problem:  # say it now, not after computing every case
+        print(f"{p.prog}: error: {args.path}: {problem}", file=sys.stderr)
+        return 2
     cases = [c for s in SPECS.values() if not args.family or s.family in args.family for c in s.grid(False)]
     digest = freeze(args.path, cases, args.seed)
     print(f"froze {len(cases)} cases into {args.path} (sha256 {digest[:16]}...)")

@@ -32,3 +32,15 @@ def test_altered_fixture_is_refused(tmp_path):
     np.savez_compressed(path, **data)
     with pytest.raises(ValueError, match="SHA-256"):
         load(str(path))
+
+
+def test_freeze_checks_its_output_path_before_computing(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    start = time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", "reference.golden", "freeze", str(tmp_path / "no" / "such" / "g.npz")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "does not exist" in run.stderr and "Traceback" not in run.stderr
+    assert time.perf_counter() - start < 30  # refused before the ~5,000 cases were computed

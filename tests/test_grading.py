@@ -420,6 +420,7 @@ def test_cli_says_which_profile_and_interpreter_and_writes_gradescope(tmp_path):
     (["tests/submissions/cs231n_bare_layers_numpy2", "--time-limit", "-1"], "--time-limit"),
     (["tests/submissions/cs231n_bare_layers_numpy2", "--memory-limit", "nan"], "--memory-limit"),
     (["tests/submissions/cs231n_bare_layers_numpy2", "--memory-limit", "0"], "--memory-limit"),
+    (["tests/submissions/cs231n_bare_layers_numpy2", "--memory-limit", "0.1"], "at least 0.25 GiB"),
     (["--folder", "tests/submissions", "-j", "0"], "-j must be at least 1"),
     (["--folder", "no/such/folder"], "no such folder"),
     (["tests/submissions/cs231n_bare_layers_numpy2", "--report", "/proc/nope/r.json"], "--report"),

@@ -13,6 +13,7 @@ import pytest
 
 import manual_grads as mg
 from manual_grads import mechanics, slabs
+from manual_grads import tuning as tuning_module
 from manual_grads.tuning import current, tuning
 
 
@@ -140,8 +141,8 @@ def test_a_forked_child_starts_its_own_pool():
 def test_thread_count_reads_the_environment(monkeypatch):
     monkeypatch.setenv("MANUAL_GRADS_THREADS", "3")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    assert slabs.thread_count() == 3
+    assert tuning_module.thread_count() == 3
     monkeypatch.delenv("MANUAL_GRADS_THREADS")
-    assert slabs.thread_count() == 1
+    assert tuning_module.thread_count() == 1
     monkeypatch.delenv("OMP_NUM_THREADS")
-    assert slabs.thread_count() >= 1
+    assert tuning_module.thread_count() >= 1

@@ -57,6 +57,12 @@ FORBIDDEN = ("reference", "manual_grads")
 STARTUP = 5.0  # seconds added to the time limit for a worker's start (interpreter, NumPy, the hand-in's imports)
 
 
+# Below this address space a correct hand-in fails for want of memory (measured: at 0.1 GiB a correct cs231n
+# hand-in lost 10 of 18 points to MemoryError, at 0.15 GiB none), so a smaller limit is refused as a usage error.
+MIN_MEMORY = 1 << 28  # 0.25 GiB
+MIN_TIME = 0.5  # seconds per call: below it a correct hand-in's cases time out (at 1 ms: 7.8 of 18 points)
+
+
 class SandboxError(Exception):
     """The worker did not answer properly: timed out, died, sent something invalid, or the hand-in raised."""
 
@@ -99,10 +105,12 @@ class Limits:
 
     def validate(self) -> None:
         """Raise ValueError naming the option that is out of range."""
-        if not (math.isfinite(self.time) and self.time > 0):
-            raise ValueError(f"--time-limit must be a positive number of seconds, not {self.time!r}")
-        if not (isinstance(self.memory, int) and self.memory >= 64 << 20):
-            raise ValueError(f"--memory-limit must be at least 0.0625 GiB (64 MiB), not {self.memory / 2**30!r} GiB")
+        if not (math.isfinite(self.time) and self.time >= MIN_TIME):
+            raise ValueError(f"--time-limit must be at least {MIN_TIME:g} s (one reply of a correct layer, with the "
+                             f"worker's round trip, can take that long on a busy machine), not {self.time!r}")
+        if not (isinstance(self.memory, int) and self.memory >= MIN_MEMORY):
+            raise ValueError(f"--memory-limit must be at least {MIN_MEMORY / 2**30:g} GiB (the worker, NumPy and the "
+                             f"largest graded case need that much), not {self.memory / 2**30:.3g} GiB")
         if not (isinstance(self.budget, (int, float)) and math.isfinite(self.budget) and self.budget > 0):
             raise ValueError(f"--budget must be a positive number of seconds, not {self.budget!r}")
         if not (self.processes >= 8 and self.file_size >= 1 << 20 and self.open_files >= 32):
