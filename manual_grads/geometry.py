@@ -166,8 +166,9 @@ class ConvGeometry:
 
     @property
     def depthwise(self) -> bool:
-        """One input and one output channel per group: every product is K·K fused multiply-adds."""
-        return self.groups > 1 and self.channels_per_group == (1, 1)
+        """One input and one output channel per group, in ``Tuning.depthwise_min_groups`` groups or more: every
+        product is K·K fused multiply-adds, which the depthwise loops take instead of GEMMs over im2col columns."""
+        return self.channels_per_group == (1, 1) and self.groups >= current().depthwise_min_groups
 
     @staticmethod
     @memoised

@@ -1,10 +1,10 @@
 """Every speed threshold of manual_grads, in one place.
 
-manual_grads picks between forms of the same sums — strided slices or stride phases, one GEMM for the
-whole batch or one per block of samples, threads or none — by the sizes of its operands. The sizes at
-which it switches are the fields of :class:`Tuning`. None of them changes what is computed, only how:
-the forms agree to rounding, and the slab loops bit for bit on any number of threads (the suite checks
-each fork both ways, forcing it with :func:`tuning`).
+manual_grads picks between forms of the same sums — strided slices or stride phases, depthwise loops or
+GEMMs, one GEMM for the whole batch or one per block of samples, threads or none — by the sizes of its
+operands. The sizes at which it switches are the fields of :class:`Tuning`. None of them changes what is
+computed, only how: the forms agree to rounding, and the slab loops bit for bit on any number of threads
+(the suite checks each fork both ways, forcing it with :func:`tuning`).
 
 :func:`current` is the tuning in force. It is process-wide, not per thread: the slab pool's threads
 read it too. ``with tuning(**overrides):`` replaces some fields for the duration of a block (blocks
@@ -49,6 +49,8 @@ class Tuning:
     column_block_bytes: int = 1 << 22  # im2col columns per block of samples, or of one sample's windows
     scatter_min: int = 1 << 15  # elements of dZ from which dX at stride 1, with fewer input than output channels,
                                 # takes the scatter form (it writes Cg·|K| rows of columns instead of Og·|K|)
+    depthwise_min_groups: int = 2  # groups of one input and one output channel each from which a convolution takes
+                                   # the depthwise loops (manual_grads.channel_planes) instead of GEMMs over im2col
     # --- sliding-window loops (manual_grads.windowing, manual_grads.channel_planes, manual_grads.pooling) ---
     phase_split_min: int = 1 << 15  # elements from which Taps splits a strided array into phases (and flattens
                                     # it, if asked); smaller arrays stay whole and are read by strided slices

@@ -17,27 +17,36 @@ from .compare import mismatch_mask
 
 
 def tied_maxima(x: np.ndarray, kernel_size, stride, padding, dilation, ceil_mode) -> np.ndarray:
-    """Mask of input positions that are one of two or more equal maxima of some pooling window."""
-    import torch
-    import torch.nn.functional as F
+    """Mask of input positions that are one of two or more equal maxima of some pooling window.
 
+    Any number of spatial axes (``x`` is ``(N, C, *S)``), with kernel, stride, padding and dilation an int or
+    one per axis. The input is padded with -inf (torch's max-pool padding); kernel offset ``i`` of window ``t``
+    reads ``Xpad[t·s + i·d]``. A window whose maximum is NaN has no tied maxima.
+    """
     nd = x.ndim - 2
     k, p, d = per_dim(kernel_size, nd), per_dim(padding, nd), per_dim(dilation, nd)
     s = k if stride is None else per_dim(stride, nd)
-    t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
-    out = (F.max_pool1d if nd == 1 else F.max_pool2d)(t, kernel_size, stride, padding, dilation, ceil_mode).shape[2:]
-    if nd == 1:  # treat 1-d as 2-d of height 1
-        t, k, p, d, s, out = t[:, :, None], (1,) + k, (0,) + p, (1,) + d, (1,) + s, (1,) + tuple(out)
-    size = t.shape[2:]
-    hi = [max(pi, (o - 1) * si + di * (ki - 1) + 1 - n - pi) for n, ki, si, di, pi, o in zip(size, k, s, d, p, out)]
-    padded = F.pad(t, (p[1], hi[1], p[0], hi[0]), value=-torch.inf)
-    n, c = t.shape[:2]
-    win = F.unfold(padded.reshape(n * c, 1, *padded.shape[2:]), k, dilation=d, stride=s)  # (N*C, K, T)
-    at_max = win == win.max(dim=1, keepdim=True).values
-    tied = at_max & (at_max.sum(dim=1, keepdim=True) >= 2)
-    hits = F.fold(tied.double(), padded.shape[2:], k, dilation=d, stride=s)
-    hits = hits[..., p[0]:p[0] + size[0], p[1]:p[1] + size[1]].reshape(t.shape)
-    return (hits > 0).numpy().reshape(x.shape)
+    out = tuple(_pool_windows(n, *axis, ceil_mode) for n, axis in zip(x.shape[2:], zip(k, s, d, p)))
+    after = [max(pi, (o - 1) * si + di * (ki - 1) + 1 - n - pi)  # the padding, or ceil mode's last window's overhang
+             for n, ki, si, di, pi, o in zip(x.shape[2:], k, s, d, p, out)]
+    padded = np.pad(np.asarray(x, dtype=np.float64), [(0, 0)] * 2 + list(zip(p, after)), constant_values=-np.inf)
+    reads = [(Ellipsis,) + tuple(slice(ii * di, ii * di + (o - 1) * si + 1, si) for ii, si, di, o in zip(i, s, d, out))
+             for i in np.ndindex(*k)]  # every kernel offset's element of every window, (N, C, *out) each
+    best = np.max([padded[r] for r in reads], axis=0)
+    at_max = [padded[r] == best for r in reads]
+    shared = np.sum(at_max, axis=0) >= 2  # windows with two or more maxima
+    hits = np.zeros(padded.shape, dtype=bool)
+    for r, m in zip(reads, at_max):
+        hits[r] |= m & shared
+    return hits[(Ellipsis,) + tuple(slice(pi, pi + n) for pi, n in zip(p, x.shape[2:]))]
+
+
+def _pool_windows(size: int, kernel: int, stride: int, dilation: int, padding: int, ceil_mode: bool) -> int:
+    """Windows of a max pool along one axis: ``floor`` (``ceil`` in ceil mode) of ``(L + 2p - d(k-1) - 1) / s``,
+    plus 1 — in ceil mode without a last window starting past the input and its left padding (torch's rule)."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    return out - 1 if ceil_mode and (out - 1) * stride >= size + padding else out
 
 
 def max_pool_routing(case: Case, oracle, grads: dict) -> str | None:

@@ -16,11 +16,6 @@ def split_everything():
         yield
 
 
-def _blas_threads():
-    blas = gemm._blas()
-    return None if blas is None else [lib.num_threads for lib in blas.lib_controllers]
-
-
 @settings(max_examples=60, deadline=None)
 @given(st.sampled_from([(), (1,), (2,), (5,), (6, 1), (3, 2)]), st.booleans(), st.booleans(),
        st.integers(1, 9), st.integers(1, 9), st.integers(1, 9), st.sampled_from([np.float32, np.float64]),
@@ -47,35 +42,34 @@ def test_matmul_writes_into_out(split_everything):
     np.testing.assert_allclose(out, a @ b, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.skipif(gemm._blas() is None, reason="no BLAS that threadpoolctl can control")
-def test_blas_is_single_threaded_inside_and_restored_after(split_everything, monkeypatch):
-    before = _blas_threads()
+@pytest.mark.skipif(not gemm.controls_blas(), reason="no BLAS that threadpoolctl can control")
+def test_blas_is_single_threaded_inside_and_restored_after(split_everything):
+    before = gemm.blas_threads()
     seen = []
-    product = gemm._product
 
-    def recording(a, b, out):
-        seen.append(_blas_threads())
-        return product(a, b, out)
-    monkeypatch.setattr(gemm, "_product", recording)
+    def recording(a, b, out):  # BLAS's thread counts during each call matmul makes
+        seen.append(gemm.blas_threads())
+        return gemm.product(a, b, out)
     rng = np.random.default_rng(4)
-    gemm.matmul(rng.standard_normal((64, 32)), rng.standard_normal((32, 48)))
+    a, b = rng.standard_normal((64, 32)), rng.standard_normal((32, 48))
+    np.testing.assert_allclose(gemm.matmul(a, b, call=recording), a @ b, rtol=1e-12, atol=1e-12)
     assert seen and all(threads == [1] * len(before) for threads in seen)
-    assert _blas_threads() == before
+    assert gemm.blas_threads() == before
     with gemm.single_threaded_blas():
         with gemm.single_threaded_blas():  # nested scopes: the outer one restores
             pass
-        assert _blas_threads() == [1] * len(before)
-    assert _blas_threads() == before
+        assert gemm.blas_threads() == [1] * len(before)
+    assert gemm.blas_threads() == before
 
 
 def test_blas_threads_are_restored_when_a_piece_fails(split_everything):
-    before = _blas_threads()
+    before = gemm.blas_threads()
     with pytest.raises(ValueError):
         gemm.matmul(np.ones((8, 3, 4)), np.ones((8, 5, 6)))  # mismatched inner dimensions
-    assert _blas_threads() == before
+    assert gemm.blas_threads() == before
 
 
-def test_without_a_controllable_blas_products_are_plain_and_layers_unchanged(monkeypatch, split_everything):
+def test_without_a_controllable_blas_products_are_plain_and_layers_unchanged(split_everything):
     """threadpoolctl missing (or finding no BLAS): every product is one np.matmul on BLAS's own threads."""
     import manual_grads as mg
     rng = np.random.default_rng(5)
@@ -85,9 +79,14 @@ def test_without_a_controllable_blas_products_are_plain_and_layers_unchanged(mon
         y, cache = mg.conv2d_forward(x, w, None, stride=1, padding=1)
         return y, mg.conv2d_backward(np.cos(y), cache)
     y, grads = run()
-    monkeypatch.setattr(gemm, "_controller", False)
-    assert not gemm.controls_blas()
-    y_plain, grads_plain = run()
+    controlled = gemm.controls_blas()
+    calls = []
+    with gemm.without_blas_control():
+        assert not gemm.controls_blas() and gemm.blas_threads() is None
+        gemm.matmul(np.ones((64, 32)), np.ones((32, 48)), call=lambda *args: calls.append(args) or gemm.product(*args))
+        y_plain, grads_plain = run()
+    assert len(calls) == 1  # one call on BLAS's own threads, not pieces
+    assert gemm.controls_blas() == controlled
     np.testing.assert_allclose(y_plain, y, rtol=1e-12, atol=1e-12)
     for name in grads:
         np.testing.assert_allclose(grads_plain[name], grads[name], rtol=1e-12, atol=1e-12)

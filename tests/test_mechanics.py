@@ -78,8 +78,9 @@ def test_along_axes_equals_applying_each_matrix_in_turn(lead, axes, seed):
        st.tuples(st.integers(3, 24), st.integers(3, 24)), st.integers(1, 2), st.integers(0, 2**32 - 1))
 def test_im2col_per_sample_and_folded_give_the_same_products(n, groups, channels, size, stride, seed):
     """Correlation and its filter gradient over im2col columns, per sample or with the batch folded in,
-    equal the definition ``y[n, o, t] = sum_{c,i} w[o, c, i] x[n, g(o)*Cg + c, t*s + i]``."""
-    from manual_grads import conv
+    equal the definition ``y[n, o, t] = sum_{c,i} w[o, c, i] x[n, g(o)*Cg + c, t*s + i]``, and the filter
+    gradients the lecture's correlation of the input with dZ."""
+    from manual_grads import conv, lecture
     rng = np.random.default_rng(seed)
     cg, og = channels
     x = rng.standard_normal((n, groups * cg) + size)
@@ -97,7 +98,8 @@ def test_im2col_per_sample_and_folded_give_the_same_products(n, groups, channels
         np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12, err_msg=f"fold={fold}")
         grads.append(conv.conv_filter_grad(dz, x, geo, cols))
     np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(grads[0], conv.conv_filter_grad_by_correlation(dz, x, geo), rtol=1e-12, atol=1e-12)
+    by_correlation = lecture.filter_gradient(dz, x, lecture.conv_geometry(x.shape, w.shape, stride, 0, 1, groups))
+    np.testing.assert_allclose(grads[0], by_correlation, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(grads[0], conv.conv_filter_grad(dz, x, geo), rtol=1e-12, atol=1e-12)  # column blocks
 
 
@@ -143,9 +145,9 @@ def test_column_blocks_are_im2col_of_consecutive_samples(n, groups, cg, kernel, 
 def test_tiling_windows_take_the_same_gradients_as_the_general_adjoints(n, kernel, out, with_nan, seed):
     """Windows that tile the input (stride = kernel): max pooling's all-offsets-at-once forward and one-step
     routing, and average pooling's repeat, equal the general per-offset loops and fold (their '+=' never meets
-    an overlap), bit for bit — arg-max ties and NaN included."""
-    from unittest import mock
-
+    an overlap), bit for bit — arg-max ties and NaN included. Tuning forces the general forms: with
+    ``tiled_pool_max=0`` no pooling takes every offset at once and fold adds; the repeat is checked against
+    fold of every window's dY spread over the window, its definition."""
     from manual_grads import pooling
     rng = np.random.default_rng(seed)
     x = rng.integers(-2, 3, (n, 2) + tuple(o * k for o, k in zip(out, kernel))).astype(np.float64)  # ties
@@ -156,11 +158,11 @@ def test_tiling_windows_take_the_same_gradients_as_the_general_adjoints(n, kerne
     avg_y, avg_cache = pooling.avg_pool_forward(x, kernel, nd=2)
     assert cache.geometry.tiles
     fast = y, cache.argmax, pooling.max_pool_backward(dy, cache)["x"], avg_cache.geometry.fold_broadcast(dy)
-    with tuning(tiled_pool_max=0, phase_split_min=0), \
-            mock.patch.object(pooling.PoolGeometry, "tiles", property(lambda self: False)):  # loops on flat phases
+    with tuning(tiled_pool_max=0, phase_split_min=0):  # the per-offset loops on flat phases; fold's adds
         general_y, general_cache = pooling.max_pool_forward(x, kernel, nd=2)
-        general = (general_y, general_cache.argmax, pooling.max_pool_backward(dy, cache)["x"],
-                   avg_cache.geometry.fold_broadcast(dy))
+        spread = np.broadcast_to(dy[..., None, None], dy.shape + kernel)  # every window's dY over the window
+        general = (general_y, general_cache.argmax, pooling.max_pool_backward(dy, general_cache)["x"],
+                   avg_cache.geometry.fold(spread))
     for f, g in zip(fast, general):
         assert f.dtype == g.dtype
         np.testing.assert_array_equal(f, g)
@@ -172,8 +174,6 @@ def test_depthwise_layouts_give_the_same_sums(n, size, stride):
     """ChannelPlanes: the batch in each channel's planes, or each sample's planes on their own (both with
     arrays large enough to be flattened), give the same forward and dX bit for bit (every element is summed
     in the same order) and the same dW; and both equal the grouped GEMM path (im2col), which shares none of their code."""
-    from unittest import mock
-
     from manual_grads import conv
     rng = np.random.default_rng(size + stride)
     x = rng.standard_normal((n, 12, size, size))
@@ -186,7 +186,8 @@ def test_depthwise_layouts_give_the_same_sums(n, size, stride):
     for name, threshold in (("batch in planes", 1 << 30), ("per sample", 0)):
         with tuning(batch_in_plane_max=threshold, slab_bytes=1 << 15):  # slabs of a few channels, or of one sample
             results[name] = step()
-    with mock.patch.object(conv.ConvGeometry, "depthwise", property(lambda self: False)):
+    with tuning(depthwise_min_groups=13):  # 12 groups are too few for the depthwise loops: GEMMs
+        assert not conv.ConvGeometry.of(x.shape, w.shape, stride, 1, 1, 12).depthwise
         by_gemm = step()
     for a, b, c in zip(results["batch in planes"], results["per sample"], by_gemm):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-12)
@@ -238,8 +239,9 @@ def test_tuning_overrides_nest_and_restore():
 
 def test_every_gradient_strategy_is_reached_and_equals_the_lecture_form():
     """conv_input_grad and conv_filter_grad choose among four forms each by shape (and tuning); every form is
-    chosen for some convolution, and each equals the literal lecture form."""
-    from manual_grads import conv
+    chosen for some convolution, and each equals the literal lecture form (manual_grads.lecture): dX the full
+    convolution of the zero-upsampled dZ with the flipped filters, dW the padded input correlated with dZ."""
+    from manual_grads import conv, lecture
     rng = np.random.default_rng(11)
     seen_dx, seen_dw = set(), set()
     cases = [  # (x shape, w shape, stride, groups, tuning)
@@ -258,10 +260,9 @@ def test_every_gradient_strategy_is_reached_and_equals_the_lecture_form():
             seen_dx.add(conv.input_grad_strategy(dz, cache.geometry).__name__)
             seen_dw.add(conv.filter_grad_strategy(cache.geometry, cache.cols).__name__)
             grads = conv.conv_backward(dz, cache)
-        np.testing.assert_allclose(grads["x"], conv.conv_input_grad_by_convolution(dz, w, cache.geometry),
-                                   rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(grads["w"], conv.conv_filter_grad_by_correlation(dz, cache.padded_input, cache.geometry),
-                                   rtol=1e-12, atol=1e-12)
+        geo = lecture.conv_geometry(x_shape, w_shape, stride, 1, 1, groups)
+        np.testing.assert_allclose(grads["x"], lecture.input_gradient(dz, w, geo), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(grads["w"], lecture.filter_gradient(dz, cache.padded_input, geo), rtol=1e-12, atol=1e-12)
     assert seen_dx == {"input_grad_by_flipped_filters", "input_grad_depthwise_scatter", "input_grad_scatter_folded",
                        "input_grad_scatter_blocks"}
     assert seen_dw == {"filter_grad_depthwise", "filter_grad_folded_columns", "filter_grad_kept_columns",
