@@ -28,7 +28,7 @@ class Case:
     shapes: Mapping[str, tuple[int, ...] | None]  # array arguments in call order; None = not passed
     config: Mapping[str, Any] = field(default_factory=dict)
     dtype: str = "float64"
-    label: str = ""  # readable description of shapes and options
+    label: str = ""  # readable description of shapes and options (see case_label)
     inputs: str = "normal"  # how the arrays are drawn (see reference.sampling)
 
     @property
@@ -78,12 +78,116 @@ def per_dim(value, nd: int) -> tuple:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,) * nd
 
 
+def _named(prefix: str) -> Callable[[Any], str]:
+    return lambda value: f"{prefix}{fmt(value)}"
+
+
+def _counts(prefix: str) -> Callable[[Any], str]:
+    """'c3' for a count, 'c3o2' for an (in, out) pair."""
+    return lambda value: f"{prefix}{value[0]}o{value[1]}" if isinstance(value, tuple) else f"{prefix}{value}"
+
+
+def _flag(on: str, off: str = "") -> Callable[[Any], str]:
+    return lambda value: on if value else off
+
+
+# The token of every case axis and option, in label order. Besides config keys, the axes a family passes:
+# group (transform group), batch, channels (C or (C_in, C_out)), multiplier (depthwise m, or (m, C_out) of the
+# pointwise step), x (the spatial size, or the whole shape of an activation), kernel, bias, affine, inputs (sampling).
+LABEL_TOKENS: dict[str, Callable[[Any], str]] = {
+    "group": str,
+    "batch": _named("n"),
+    "channels": _counts("c"),
+    "multiplier": _counts("m"),
+    "groups": _named("g"),
+    "x": _named("x"),
+    "kernel": _named("k"),
+    "kernel_size": _named("k"),
+    "stride": lambda value: _named("stride")("k" if value is None else value),  # None: the kernel size
+    "padding": _named("pad"),
+    "output_padding": _named("outpad"),
+    "ceil_mode": _flag("ceil", "floor"),
+    "dilation": _named("dil"),
+    "count_include_pad": _flag("countpad", "excludepad"),
+    "divisor_override": _named("div"),
+    "bias": _flag("bias", "nobias"),
+    "output_size": lambda value: _named("out")(value) + ("-global" if value == 1 else ""),
+    "factor": _named("factor"),
+    "mode": str,
+    "size": _named("size"),
+    "scale_factor": _named("scalefactor"),
+    "recompute_scale_factor": _flag("recompute"),
+    "align_corners": _named("aligncorners"),
+    "negative_slope": _named("negative_slope"),
+    "beta": _named("beta"),
+    "threshold": _named("threshold"),
+    "alpha": _named("alpha"),
+    "approximate": _named("approximate"),
+    "affine": str,  # batch norm: which of its weight and bias are passed
+    "eps": _named("eps"),
+    "inputs": _named("in"),
+}
+
+
+def case_label(config: Mapping[str, Any], **axes: Any) -> str:
+    """The label of a case with options ``config`` and drawn ``axes``: their tokens joined by '-'.
+
+    Tokens follow :data:`LABEL_TOKENS` order; a token that is empty (a flag that is off
+    without an 'off' word) is left out. A key without a token is an error, so no option
+    can be missing from the id.
+    """
+    values = {**axes, **config}
+    unknown = sorted(set(values) - set(LABEL_TOKENS))
+    if unknown:
+        raise ValueError(f"no label token for {unknown}")
+    tokens = (token(values[key]) for key, token in LABEL_TOKENS.items() if key in values)
+    return "-".join(t for t in tokens if t)
+
+
+def ceil_div(a: int, b: int) -> int:
+    """The ceiling of a / b for integers."""
+    return -(-a // b)
+
+
+def window_span(kernel: int, dilation: int = 1, count: int = 1, stride: int = 1) -> int:
+    """Input length that ``count`` windows of a dilated kernel, ``stride`` apart, cover: (count - 1) s + d (k - 1) + 1."""
+    return (count - 1) * stride + dilation * (kernel - 1) + 1
+
+
+def _pad_totals(padding, kernel: tuple, dilation) -> tuple:
+    """Padding of each axis, both sides together: 2 q for q per side, d (k - 1) for 'same', 0 for 'valid'."""
+    nd = len(kernel)
+    if padding == "same":
+        return tuple(d * (k - 1) for k, d in zip(kernel, per_dim(dilation, nd)))
+    if padding == "valid":
+        return (0,) * nd
+    return tuple(2 * q for q in per_dim(padding, nd))
+
+
+def fitted(size, kernel: tuple, dilation=1, padding=0) -> tuple:
+    """``size`` with each axis grown until the padded input holds one dilated kernel window.
+
+    Axes already large enough are kept, so the drawn sizes' variety (their remainders
+    modulo the stride) survives. ``kernel`` is per axis; the other arguments may be.
+    """
+    nd = len(kernel)
+    totals = _pad_totals(padding, kernel, dilation)
+    return tuple(max(n, window_span(k, d) - t) for n, k, d, t in zip(per_dim(size, nd), kernel, per_dim(dilation, nd), totals))
+
+
 def unique(cases: Iterable[Case | None]) -> list[Case]:
-    """Drop invalid (None) points and duplicate ids, keeping the first."""
+    """Drop invalid (None) points and repeated cases, keeping the first.
+
+    Two different cases with one id are an error: they would share their seed and
+    their golden fixture.
+    """
     seen: dict[str, Case] = {}
     for case in cases:
-        if case is not None and case.id not in seen:
-            seen[case.id] = case
+        if case is None:
+            continue
+        first = seen.setdefault(case.id, case)
+        if first != case:
+            raise ValueError(f"two different cases share the id {case.id}: {first.describe()} and {case.describe()}")
     return list(seen.values())
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..cases import Case, fmt, sweep, unique
+from ..cases import Case, case_label, sweep, unique
 from ..diagnosis import derivative_at_zero
 from ..spec import OpSpec
 from .. import torch_ops
@@ -22,8 +22,7 @@ SHAPES = [(7,), (3, 16), (2, 3, 4, 5)]
 
 def _case(name: str, p: dict) -> Case:
     opts = p["options"]
-    label = "-".join([f"x{fmt(p['shape'])}"] + [f"{k}{fmt(v)}" for k, v in opts.items()])
-    return Case(name, {"x": p["shape"]}, opts, p["dtype"], label, inputs="ties")
+    return Case(name, {"x": p["shape"]}, opts, p["dtype"], case_label(opts, x=p["shape"]), inputs="ties")
 
 
 def activation_grid(name: str, full: bool = False) -> list[Case]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..cases import Case, fmt, per_dim, sweep, unique
+from ..cases import Case, case_label, fitted, per_dim, sweep, unique
 from ..spec import OpSpec
 from .. import torch_ops
 from ..benches import conv_bench
@@ -18,28 +18,20 @@ CHANNELS = [(1, 1, 1), (1, 3, 1), (3, 2, 1), (2, 2, 1), (4, 6, 2), (3, 3, 3), (2
 
 
 def conv_case(nd: int, p: dict) -> Case | None:
-    kernel, stride, dilation = (per_dim(p[a], nd) for a in ("kernel", "stride", "dilation"))
+    kernel = per_dim(p["kernel"], nd)
     padding = p["padding"]
-    if padding == "same" and max(stride) > 1:
+    if padding == "same" and max(per_dim(p["stride"], nd)) > 1:
         return None  # undefined (torch refuses it too)
-    if isinstance(padding, str):
-        pad_total = [d * (k - 1) if padding == "same" else 0 for k, d in zip(kernel, dilation)]
-    else:
-        pad_total = [2 * q for q in per_dim(padding, nd)]
-    # grow the input until the dilated kernel fits, keeping the drawn size's remainder variety
-    size = tuple(max(s, d * (k - 1) + 1 - t) for s, k, d, t in zip(per_dim(p["size"], nd), kernel, dilation, pad_total))
+    size = fitted(p["size"], kernel, p["dilation"], padding)
     c_in, c_out, groups = p["channels"]
     n, bias = p["batch"], p["bias"]
-    label = (
-        f"n{n}-c{c_in}o{c_out}-g{groups}-x{fmt(size)}-k{fmt(p['kernel'])}-stride{fmt(p['stride'])}"
-        f"-pad{fmt(padding)}-dil{fmt(p['dilation'])}-{'bias' if bias else 'nobias'}"
-    )
+    config = {"stride": p["stride"], "padding": padding, "dilation": p["dilation"], "groups": groups}
     return Case(
         op=f"conv{nd}d",
         shapes={"x": (n, c_in) + size, "w": (c_out, c_in // groups) + kernel, "b": (c_out,) if bias else None},
-        config={"stride": p["stride"], "padding": padding, "dilation": p["dilation"], "groups": groups},
+        config=config,
         dtype=p["dtype"],
-        label=label,
+        label=case_label(config, batch=n, channels=(c_in, c_out), x=size, kernel=p["kernel"], bias=bias),
     )
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..cases import Case, fmt, per_dim, sweep, unique
+from ..cases import Case, case_label, fitted, per_dim, sweep, unique
 from ..spec import OpSpec
 from .. import torch_ops
 from ..benches import Bench, conv_gflop
@@ -15,33 +15,23 @@ SIZES = {1: [6, 9, 12], 2: [(6, 6), (7, 9), (9, 8)]}
 CHANNELS = [(1, 1), (3, 1), (4, 2), (2, 3)]  # (C_in, channel multiplier m): C_out = m * C_in
 
 
-def _geometry(nd, p):
-    k, s, d = (per_dim(p[a], nd) for a in ("kernel", "stride", "dilation"))
-    if p["padding"] == "same" and max(s) > 1:
-        return None
-    pad = [di * (ki - 1) if p["padding"] == "same" else 2 * q for ki, di, q in
-           zip(k, d, per_dim(0 if p["padding"] == "same" else p["padding"], nd))]
-    size = tuple(max(n, di * (ki - 1) + 1 - q) for n, ki, di, q in zip(per_dim(p["size"], nd), k, d, pad))
-    return k, size
-
-
 def _case(op: str, nd: int, p: dict) -> Case | None:
-    geo = _geometry(nd, p)
-    if geo is None:
+    if p["padding"] == "same" and max(per_dim(p["stride"], nd)) > 1:
         return None
-    k, size = geo
+    k = per_dim(p["kernel"], nd)
+    size = fitted(p["size"], k, p["dilation"], p["padding"])
     c, m = p["channels"]
     n, bias = p["batch"], p["bias"]
     config = {"stride": p["stride"], "padding": p["padding"], "dilation": p["dilation"]}
-    label = (f"n{n}-c{c}-m{m}-x{fmt(size)}-k{fmt(p['kernel'])}-stride{fmt(p['stride'])}-pad{fmt(p['padding'])}"
-             f"-dil{fmt(p['dilation'])}-{'bias' if bias else 'nobias'}")
     if op.startswith("depthwise"):
+        multiplier = m
         shapes = {"x": (n, c) + size, "w": (m * c, 1) + k, "b": (m * c,) if bias else None}
     else:
         o = p["c_out"]
-        label = label.replace(f"-m{m}-", f"-m{m}o{o}-")
+        multiplier = (m, o)
         shapes = {"x": (n, c) + size, "w_dw": (m * c, 1) + k, "w_pw": (o, m * c) + (1,) * nd,
                   "b_dw": (m * c,) if bias else None, "b_pw": (o,) if bias else None}
+    label = case_label(config, batch=n, channels=c, multiplier=multiplier, x=size, kernel=p["kernel"], bias=bias)
     return Case(f"{op}{nd}d", shapes, config, p["dtype"], label)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..cases import Case, fmt, per_dim, sweep, unique
+from ..cases import Case, case_label, ceil_div, fitted, per_dim, sweep, unique, window_span
 from ..diagnosis import max_pool_routing
 from ..spec import OpSpec
 from .. import torch_ops
@@ -17,16 +17,21 @@ SIZES = {1: [5, 8, 9, 12], 2: [(5, 5), (7, 8), (6, 9), (9, 7)]}
 INPUTS = ["normal", "ties", "relu", "integers", "constant"]
 
 
-TOKENS = {
-    "ceil_mode": lambda v: "ceil" if v else "floor",
-    "dilation": lambda v: f"dil{fmt(v)}",
-    "count_include_pad": lambda v: "countpad" if v else "excludepad",
-    "divisor_override": lambda v: f"div{v}",
-}
-
-
-def _fits(kernel, padding, dilation=1) -> bool:
+def _padding_allowed(kernel, padding) -> bool:
     return all(p <= k // 2 for k, p in zip(kernel, padding))  # torch's rule: padding at most half the kernel
+
+
+def pooled_length(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """Output length of pooling along one axis (torch's rule).
+
+    (n + 2p - (d (k - 1) + 1)) / s windows after the first, rounded down, or up with
+    ``ceil_mode``, where a last window starting in the right padding is dropped.
+    """
+    reach = n + 2 * p - window_span(k, d)
+    out = (ceil_div(reach, s) if ceil_mode else reach // s) + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
 
 
 def every_window_sees_input(size, kernel, stride, padding, dilation, ceil_mode) -> bool:
@@ -36,36 +41,25 @@ def every_window_sees_input(size, kernel, stride, padding, dilation, ceil_mode) 
     and routes the gradient out of bounds, so such configurations are not verifiable.
     """
     for n, k, s, p, d in zip(size, kernel, stride, padding, dilation):
-        span = n + 2 * p - d * (k - 1) - 1
-        out = (-(-span // s) if ceil_mode else span // s) + 1
-        if ceil_mode and (out - 1) * s >= n + p:
-            out -= 1
+        out = pooled_length(n, k, s, p, d, ceil_mode)
         if any(all(not 0 <= t * s - p + i * d < n for i in range(k)) for t in range(out)):
             return False
     return True
 
 
-def _size(p: dict, nd: int, kernel, dilation) -> tuple:
-    pad = per_dim(p["padding"], nd)
-    return tuple(max(s, d * (k - 1) + 1 - 2 * q) for s, k, d, q in zip(per_dim(p["size"], nd), kernel, dilation, pad))
-
-
 def pool_case(op: str, nd: int, p: dict, extra: dict) -> Case | None:
     kernel = per_dim(p["kernel"], nd)
     dilation = per_dim(extra.get("dilation", 1), nd)
-    if not _fits(kernel, per_dim(p["padding"], nd)):
+    if not _padding_allowed(kernel, per_dim(p["padding"], nd)):
         return None
-    size = _size(p, nd, kernel, dilation)
+    size = fitted(p["size"], kernel, dilation, p["padding"])
     stride = per_dim(p["stride"], nd) if p["stride"] else kernel
     if not every_window_sees_input(size, kernel, stride, per_dim(p["padding"], nd), dilation, p["ceil_mode"]):
         return None
     n, c = p["batch"], p["channels"]
     config = {"kernel_size": p["kernel"], "stride": p["stride"], "padding": p["padding"], "ceil_mode": p["ceil_mode"], **extra}
-    label = "-".join(
-        [f"n{n}-c{c}-x{fmt(size)}-k{fmt(p['kernel'])}-stride{fmt(p['stride'] or 'k')}-pad{fmt(p['padding'])}"]
-        + [TOKENS[k](v) for k, v in config.items() if k in TOKENS]
-        + ([f"in{p['inputs']}"] if "inputs" in p else [])
-    )
+    drawn = {"inputs": p["inputs"]} if "inputs" in p else {}  # the id names the inputs where a grid varies them
+    label = case_label(config, batch=n, channels=c, x=size, **drawn)
     return Case(op, {"x": (n, c) + size}, config, p["dtype"], label, inputs=p.get("inputs", "normal"))
 
 
@@ -97,9 +91,9 @@ ADAPTIVE_IN = {1: [5, 7, 10], 2: [(5, 5), (6, 9), (7, 4)]}
 def adaptive_grid(nd: int, full: bool = False) -> list[Case]:
     def case(p):
         n, c = p["batch"], p["channels"]
-        label = f"n{n}-c{c}-x{fmt(p['size'])}-out{fmt(p['out'])}" + ("-global" if p["out"] == 1 else "")
-        return Case(f"adaptive_avg_pool{nd}d", {"x": (n, c) + per_dim(p["size"], nd)}, {"output_size": p["out"]},
-                    p["dtype"], label)
+        size, config = per_dim(p["size"], nd), {"output_size": p["out"]}
+        return Case(f"adaptive_avg_pool{nd}d", {"x": (n, c) + size}, config, p["dtype"],
+                    case_label(config, batch=n, channels=c, x=size))
 
     return unique(case(p) for p in sweep({"out": ADAPTIVE_OUT[nd], "size": ADAPTIVE_IN[nd]}, {"batch": [1, 2], "channels": [1, 3]}))
 

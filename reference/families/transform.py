@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..cases import Case, fmt, per_dim, sweep, unique
+from ..cases import Case, case_label, fitted, per_dim, sweep, unique
 from ..spec import OpSpec
 from .. import torch_ops
 from ..benches import Bench, conv_gflop
@@ -21,8 +21,7 @@ def _conv_case(kind: str, p: dict) -> Case | None:
     if p["padding"] == "same" and p["stride"] > 1:
         return None
     d = p["dilation"]
-    need = [d * (ki - 1) + 1 - (0 if p["padding"] == "same" else 2 * p["padding"]) for ki in k]
-    size = tuple(max(s, n) for s, n in zip(p["size"], need))
+    size = fitted(p["size"], k, d, p["padding"])
     c, o = p["channels"]
     n, bias, order = p["batch"], p["bias"], ORDER[group]
     lifting = kind == "lifting"
@@ -31,9 +30,8 @@ def _conv_case(kind: str, p: dict) -> Case | None:
         "w": (o, c) + k if lifting else (o, c, order) + k,
         "b": (o,) if bias else None,
     }
-    label = (f"{group}-n{n}-c{c}o{o}-x{fmt(size)}-k{fmt(p['kernel'])}-stride{p['stride']}-pad{fmt(p['padding'])}"
-             f"-dil{d}-{'bias' if bias else 'nobias'}")
     config = {"stride": p["stride"], "padding": p["padding"], "dilation": d, "group": group}
+    label = case_label(config, batch=n, channels=(c, o), x=size, kernel=p["kernel"], bias=bias)
     return Case(f"transform_{kind}_conv2d", shapes, config, p["dtype"], label)
 
 
@@ -46,7 +44,7 @@ def conv_grid(kind: str, full: bool = False) -> list[Case]:
 def pool_grid(mode: str, full: bool = False) -> list[Case]:
     def case(p):
         shape = (p["batch"], p["channels"], ORDER[p["group"]]) + p["size"]
-        label = f"{p['group']}-n{p['batch']}-c{p['channels']}-x{fmt(p['size'])}-in{p['inputs']}"
+        label = case_label({}, group=p["group"], batch=p["batch"], channels=p["channels"], x=p["size"], inputs=p["inputs"])
         return Case(f"transform_{mode}_pool", {"x": shape}, {}, p["dtype"], label, inputs=p["inputs"])
 
     inputs = ["normal", "integers", "constant"] if mode == "max" else ["normal"]

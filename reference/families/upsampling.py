@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..cases import Case, fmt, per_dim, sweep, unique
+from ..cases import Case, case_label, per_dim, sweep, unique, window_span
 from ..spec import OpSpec
 from .. import torch_ops
 from ..benches import Bench, conv_gflop, conv_products
@@ -21,16 +21,16 @@ def transpose_case(nd: int, p: dict) -> Case | None:
     size = per_dim(p["size"], nd)
     if any(o >= max(si, di) for o, si, di in zip(op, s, d)):
         return None  # torch: output_padding must be smaller than stride or dilation
-    if any((n - 1) * si - 2 * q + di * (ki - 1) + oi + 1 < 1 for n, si, q, di, ki, oi in zip(size, s, pad, d, k, op)):
+    # output length: the span of one window per input element, less the padding, plus the output padding
+    if any(window_span(ki, di, n, si) - 2 * q + oi < 1 for n, si, q, di, ki, oi in zip(size, s, pad, d, k, op)):
         return None
     c_in, c_out, g = p["channels"]
     n, bias = p["batch"], p["bias"]
-    label = (f"n{n}-c{c_in}o{c_out}-g{g}-x{fmt(size)}-k{fmt(p['kernel'])}-stride{fmt(p['stride'])}-pad{fmt(p['padding'])}"
-             f"-outpad{fmt(p['output_padding'])}-dil{fmt(p['dilation'])}-{'bias' if bias else 'nobias'}")
+    config = {"stride": p["stride"], "padding": p["padding"], "output_padding": p["output_padding"], "groups": g,
+              "dilation": p["dilation"]}
     return Case(f"conv_transpose{nd}d",
-                {"x": (n, c_in) + size, "w": (c_in, c_out // g) + k, "b": (c_out,) if bias else None},
-                {"stride": p["stride"], "padding": p["padding"], "output_padding": p["output_padding"], "groups": g,
-                 "dilation": p["dilation"]}, p["dtype"], label)
+                {"x": (n, c_in) + size, "w": (c_in, c_out // g) + k, "b": (c_out,) if bias else None}, config,
+                p["dtype"], case_label(config, batch=n, channels=(c_in, c_out), x=size, kernel=p["kernel"], bias=bias))
 
 
 def transpose_grid(nd: int, full: bool = False) -> list[Case]:
@@ -40,16 +40,18 @@ def transpose_grid(nd: int, full: bool = False) -> list[Case]:
     return unique(transpose_case(nd, p) for p in sweep(structural, cycled, expand=("channels", "bias") if full else ()))
 
 
+def resample_case(kind: str, nd: int, p: dict) -> Case:
+    """Zero-insertion up- or down-sampling (``kind``) by ``p['factor']``."""
+    size, config = per_dim(p["size"], nd), {"factor": p["factor"]}
+    return Case(f"{kind}{nd}d", {"x": (p["batch"], p["channels"]) + size}, config, p["dtype"],
+                case_label(config, batch=p["batch"], channels=p["channels"], x=size))
+
+
 def resample_grid(kind: str, nd: int, full: bool = False) -> list[Case]:
     factors = {1: [1, 2, 3, 4], 2: [1, 2, 3, (2, 3), (3, 1)]}[nd]
     sizes = {1: [1, 4, 7, 10], 2: [(1, 1), (4, 4), (5, 7), (6, 3)]}[nd]
-
-    def case(p):
-        shape = (p["batch"], p["channels"]) + per_dim(p["size"], nd)
-        label = f"n{p['batch']}-c{p['channels']}-x{fmt(p['size'])}-factor{fmt(p['factor'])}"
-        return Case(f"{kind}{nd}d", {"x": shape}, {"factor": p["factor"]}, p["dtype"], label)
-
-    return unique(case(p) for p in sweep({"factor": factors, "size": sizes}, {"batch": [1, 2], "channels": [1, 3]}))
+    points = sweep({"factor": factors, "size": sizes}, {"batch": [1, 2], "channels": [1, 3]})
+    return unique(resample_case(kind, nd, p) for p in points)
 
 
 # (mode, align_corners) per input rank; nearest has no align_corners
@@ -69,12 +71,9 @@ def interpolate_grid(full: bool = False) -> list[Case]:
         if "size" in sizing and nd == 2 and sizing["size"] == 4:
             sizing["size"] = (4, 9)  # non-square output: down one axis, up the other
         config = {**sizing, "mode": mode} | ({"align_corners": align} if align is not None else {})
-        shape = (p["batch"], p["channels"]) + per_dim(p["size"], nd)
-        label = "-".join([f"n{p['batch']}-c{p['channels']}-x{fmt(p['size'])}", mode]
-                         + [f"{k.replace('_', '')}{fmt(v)}" for k, v in sizing.items() if k != "recompute_scale_factor"]
-                         + (["recompute"] if sizing.get("recompute_scale_factor") else [])
-                         + ([f"aligncorners{align}"] if align is not None else []))
-        return Case("interpolate", {"x": shape}, config, p["dtype"], label)
+        size = per_dim(p["size"], nd)
+        label = case_label(config, batch=p["batch"], channels=p["channels"], x=size)
+        return Case("interpolate", {"x": (p["batch"], p["channels"]) + size}, config, p["dtype"], label)
 
     return unique(
         case(nd, p)

@@ -14,11 +14,11 @@ padding K - 1, which computes the same thing.
 """
 from __future__ import annotations
 
-from ..cases import Case, fmt, per_dim, sweep, unique
+from ..cases import Case, case_label, ceil_div, fitted, per_dim, sweep, unique
 from ..families.activations import activation_grid
 from ..families.conv import conv_case
 from ..families.pooling import pool_case
-from ..families.upsampling import transpose_case
+from ..families.upsampling import resample_case, transpose_case
 from ..registry import SPECS
 from .formats import Binding, Item
 
@@ -37,7 +37,7 @@ def _conv(nd: int, strides, paddings, square: bool, dtypes) -> list[Case]:
     kernels = [1, 2, 3, 4, 5] if square or nd == 1 else [1, 2, 3, (3, 2), (2, 5), 4, 5]
     sizes = SIZES_1D if nd == 1 else SIZES_2D
     structural = {"kernel": kernels, "stride": strides, "padding": paddings,
-                  "size": sizes[: max(2, -(-MIN_CASES // (len(kernels) * len(strides) * len(paddings))))]}
+                  "size": sizes[: max(2, ceil_div(MIN_CASES, len(kernels) * len(strides) * len(paddings)))]}
     cycled = {"channels": CHANNELS, "batch": BATCH, "bias": [True, True, False], "dilation": [1]}
     return _grid(lambda p: conv_case(nd, p), structural, cycled, dtypes)
 
@@ -46,7 +46,7 @@ def _cs231n_conv(dtypes) -> list[Case]:
     """cs231n convolutions: non-square kernels allowed; only sizes with (H + 2 pad - HH) % stride == 0."""
     def make(p):
         k = per_dim(p["kernel"], 2)
-        size = tuple(max(n, ki) for n, ki in zip(p["size"], k))
+        size = fitted(p["size"], k)
         size = tuple(n + (-(n + 2 * p["padding"] - ki)) % p["stride"] for n, ki in zip(size, k))
         return conv_case(2, {**p, "size": size})
 
@@ -59,7 +59,7 @@ def _transpose(nd: int, dtypes) -> list[Case]:
     """Upsample by the factor, then a stride-1 valid convolution: torch's conv_transpose with padding K - 1."""
     def make(p):
         k = p["kernel"]
-        width = max(p["size"], -(-(k - 1) // p["stride"]) + 1)  # (W - 1) s + 1 >= K: the valid conv has an output
+        width = max(p["size"], ceil_div(k - 1, p["stride"]) + 1)  # (W - 1) s + 1 >= K: the valid conv has an output
         size = width if nd == 1 else (width, width + p["extra"])
         return transpose_case(nd, {**p, "size": size, "kernel": k if nd == 1 else (k, k), "padding": k - 1,
                                    "output_padding": 0, "dilation": 1, "channels": p["channels"]})
@@ -70,21 +70,16 @@ def _transpose(nd: int, dtypes) -> list[Case]:
 
 
 def _resample(kind: str, nd: int, dtypes) -> list[Case]:
-    def make(p):
-        size = per_dim(p["size"], nd)
-        shape = (p["batch"], p["channels"]) + size
-        return Case(f"{kind}{nd}d", {"x": shape}, {"factor": p["factor"]}, p["dtype"],
-                    f"n{p['batch']}-c{p['channels']}-x{fmt(size)}-factor{fmt(p['factor'])}")
-
     sizes = [1, 4, 5, 7, 9, 10, 12, 13] if nd == 1 else [(1, 1), (4, 4), (5, 7), (6, 3), (9, 8), (7, 12), (10, 5), (3, 11)]
-    return _grid(make, {"factor": [1, 2, 3, 4], "size": sizes}, {"batch": BATCH, "channels": [1, 3, 2]}, dtypes)
+    structural, cycled = {"factor": [1, 2, 3, 4], "size": sizes}, {"batch": BATCH, "channels": [1, 3, 2]}
+    return _grid(lambda p: resample_case(kind, nd, p), structural, cycled, dtypes)
 
 
 def _pool(op: str, strides, dtypes, precondition: bool) -> list[Case]:
     """Square kernels (the handouts' pools take one int), no padding; tie-free and tie-heavy inputs."""
     def make(p):
         k, s = p["kernel"], p["stride"]
-        size = tuple(max(n, k) for n in p["size"])
+        size = fitted(p["size"], (k, k))
         if precondition:  # cs231n: (H - pool_height) % stride == 0
             size = tuple(n + (-(n - k)) % s for n in size)
         return pool_case(op, 2, {**p, "kernel": (k, k), "stride": s, "size": size, "padding": 0, "ceil_mode": False},
@@ -93,7 +88,7 @@ def _pool(op: str, strides, dtypes, precondition: bool) -> list[Case]:
     kernels = [1, 2, 3, 4, 5] if strides == [1] else [2, 3, 4]
     inputs = ["normal", "integers", "normal", "ties"] if op.startswith("max") else ["normal"]
     structural = {"kernel": kernels, "stride": strides,
-                  "size": SIZES_2D[: max(2, -(-MIN_CASES // (len(kernels) * len(strides))))]}
+                  "size": SIZES_2D[: max(2, ceil_div(MIN_CASES, len(kernels) * len(strides)))]}
     cycled = {"batch": BATCH, "channels": [1, 3, 2], "inputs": inputs}
     return _grid(make, structural, cycled, dtypes)
 
@@ -104,7 +99,7 @@ def _activation(op: str, dtypes) -> list[Case]:
     for shape in shapes:
         for inputs in ("normal", "ties", "relu"):
             for dtype in dtypes:
-                cases.append(Case(op, {"x": shape}, {}, dtype, f"x{fmt(shape)}-in{inputs}", inputs=inputs))
+                cases.append(Case(op, {"x": shape}, {}, dtype, case_label({}, x=shape, inputs=inputs), inputs=inputs))
     return unique(cases) or activation_grid(op)
 
 
