@@ -154,6 +154,19 @@ def window_span(kernel: int, dilation: int = 1, count: int = 1, stride: int = 1)
     return (count - 1) * stride + dilation * (kernel - 1) + 1
 
 
+def pooled_length(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """Output length of pooling along one axis (torch's rule).
+
+    (n + 2p - (d (k - 1) + 1)) / s windows after the first, rounded down, or up with
+    ``ceil_mode``, where a last window starting in the right padding is dropped.
+    """
+    reach = n + 2 * p - window_span(k, d)
+    out = (ceil_div(reach, s) if ceil_mode else reach // s) + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
 def _pad_totals(padding, kernel: tuple, dilation) -> tuple:
     """Padding of each axis, both sides together: 2 q for q per side, d (k - 1) for 'same', 0 for 'valid'."""
     nd = len(kernel)

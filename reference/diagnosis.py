@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cases import Case, per_dim
+from .cases import Case, per_dim, pooled_length, window_span
 from .compare import mismatch_mask
 
 
@@ -26,8 +26,8 @@ def tied_maxima(x: np.ndarray, kernel_size, stride, padding, dilation, ceil_mode
     nd = x.ndim - 2
     k, p, d = per_dim(kernel_size, nd), per_dim(padding, nd), per_dim(dilation, nd)
     s = k if stride is None else per_dim(stride, nd)
-    out = tuple(_pool_windows(n, *axis, ceil_mode) for n, axis in zip(x.shape[2:], zip(k, s, d, p)))
-    after = [max(pi, (o - 1) * si + di * (ki - 1) + 1 - n - pi)  # the padding, or ceil mode's last window's overhang
+    out = tuple(pooled_length(n, ki, si, pi, di, ceil_mode) for n, ki, si, pi, di in zip(x.shape[2:], k, s, p, d))
+    after = [max(pi, window_span(ki, di, o, si) - n - pi)  # the padding, or ceil mode's last window's overhang
              for n, ki, si, di, pi, o in zip(x.shape[2:], k, s, d, p, out)]
     padded = np.pad(np.asarray(x, dtype=np.float64), [(0, 0)] * 2 + list(zip(p, after)), constant_values=-np.inf)
     reads = [(Ellipsis,) + tuple(slice(ii * di, ii * di + (o - 1) * si + 1, si) for ii, si, di, o in zip(i, s, d, out))
@@ -39,14 +39,6 @@ def tied_maxima(x: np.ndarray, kernel_size, stride, padding, dilation, ceil_mode
     for r, m in zip(reads, at_max):
         hits[r] |= m & shared
     return hits[(Ellipsis,) + tuple(slice(pi, pi + n) for pi, n in zip(p, x.shape[2:]))]
-
-
-def _pool_windows(size: int, kernel: int, stride: int, dilation: int, padding: int, ceil_mode: bool) -> int:
-    """Windows of a max pool along one axis: ``floor`` (``ceil`` in ceil mode) of ``(L + 2p - d(k-1) - 1) / s``,
-    plus 1 — in ceil mode without a last window starting past the input and its left padding (torch's rule)."""
-    span = size + 2 * padding - dilation * (kernel - 1) - 1
-    out = (-(-span // stride) if ceil_mode else span // stride) + 1
-    return out - 1 if ceil_mode and (out - 1) * stride >= size + padding else out
 
 
 def max_pool_routing(case: Case, oracle, grads: dict) -> str | None:

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from reference.cases import LABEL_TOKENS, Case, case_label, ceil_div, fitted, unique, window_span
-from reference.families.pooling import pooled_length
+from reference.cases import pooled_length
 from reference.grading.course_grids import item_grid
 from reference.grading.formats import ITEMS, Binding
 from reference.registry import SPECS

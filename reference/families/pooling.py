@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..cases import Case, case_label, ceil_div, fitted, per_dim, sweep, unique, window_span
+from ..cases import Case, case_label, fitted, per_dim, pooled_length, sweep, unique
 from ..diagnosis import max_pool_routing
 from ..spec import OpSpec
 from .. import torch_ops
@@ -19,19 +19,6 @@ INPUTS = ["normal", "ties", "relu", "integers", "constant"]
 
 def _padding_allowed(kernel, padding) -> bool:
     return all(p <= k // 2 for k, p in zip(kernel, padding))  # torch's rule: padding at most half the kernel
-
-
-def pooled_length(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
-    """Output length of pooling along one axis (torch's rule).
-
-    (n + 2p - (d (k - 1) + 1)) / s windows after the first, rounded down, or up with
-    ``ceil_mode``, where a last window starting in the right padding is dropped.
-    """
-    reach = n + 2 * p - window_span(k, d)
-    out = (ceil_div(reach, s) if ceil_mode else reach // s) + 1
-    if ceil_mode and (out - 1) * s >= n + p:
-        out -= 1
-    return out
 
 
 def every_window_sees_input(size, kernel, stride, padding, dilation, ceil_mode) -> bool:

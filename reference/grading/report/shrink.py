@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...cases import Case, fmt, per_dim
+from ...cases import Case, case_label, per_dim
 from ...harness import CaseResult, oracle, run_case
 from ...registry import SPECS
 
@@ -347,15 +347,16 @@ def case_of(op: str, k: dict) -> Case:
         g = config.get("groups", 1)
         w = (k["c_out"], k["c_in"] // g) if kind == "conv" else (k["c_in"], k["c_out"] // g)
         shapes = {"x": (k["n"], k["c_in"]) + k["size"], "w": w + k["kernel"], "b": (k["c_out"],) if k["bias"] else None}
-        head = f"n{k['n']}-c{k['c_in']}o{k['c_out']}-x{fmt(k['size'])}-k{fmt(k['kernel'])}-{'bias' if k['bias'] else 'nobias'}"
+        axes = {"batch": k["n"], "channels": (k["c_in"], k["c_out"]), "x": k["size"], "kernel": k["kernel"], "bias": k["bias"]}
     elif kind in ("pool", "resample"):
         shapes = {"x": (k["n"], k["c"]) + k["size"]}
-        head = f"n{k['n']}-c{k['c']}-x{fmt(k['size'])}"
+        axes = {"batch": k["n"], "channels": k["c"], "x": k["size"]}
     else:
         shapes = {"x": k["shape"]}
-        head = f"x{fmt(k['shape'])}"
-    options = "-".join(f"{name}{fmt(v) if v is not None else 'none'}" for name, v in config.items())
-    label = f"min-{head}" + (f"-{options}" if options else "") + (f"-in{k['inputs']}" if k["inputs"] != "normal" else "")
+        axes = {"x": k["shape"]}
+    if k["inputs"] != "normal":
+        axes["inputs"] = k["inputs"]
+    label = "min-" + case_label(config, **axes)  # the grid's tokens (reference.cases.LABEL_TOKENS)
     return Case(op, shapes, config, k["dtype"], label, inputs=k["inputs"])
 
 
