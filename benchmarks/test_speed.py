@@ -36,9 +36,9 @@ def _manual(bench, arrays, dy):
 def _torch(bench, arrays, dy):
     import torch
 
-    from reference import torch_ops
+    from reference.registry import SPECS
 
-    forward = getattr(torch_ops, bench.op)
+    forward = SPECS[bench.op].torch_mirror  # the op's mirror, where its family file holds it
     tensors = {k: None if a is None else torch.from_numpy(a).requires_grad_() for k, a in arrays.items()}
     leaves = [t for t in tensors.values() if t is not None]
     upstream = torch.from_numpy(dy)

@@ -18,6 +18,23 @@ import numpy as np
 
 from ._api import specialise
 
+__all__ = [  # this module's part of the public API (manual_grads/__init__.py collects it)
+    "elu_backward",
+    "elu_forward",
+    "gelu_backward",
+    "gelu_forward",
+    "leaky_relu_backward",
+    "leaky_relu_forward",
+    "relu_backward",
+    "relu_forward",
+    "sigmoid_backward",
+    "sigmoid_forward",
+    "softplus_backward",
+    "softplus_forward",
+    "tanh_backward",
+    "tanh_forward",
+]
+
 _erf = np.frompyfunc(math.erf, 1, 1)
 
 

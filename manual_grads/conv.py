@@ -37,6 +37,17 @@ from .padding import crop, pad, zero_upsample
 from .tuning import current
 from .windowing import Taps
 
+__all__ = [  # this module's part of the public API (manual_grads/__init__.py collects it)
+    "conv1d_backward",
+    "conv1d_forward",
+    "conv2d_backward",
+    "conv2d_forward",
+    "conv3d_backward",
+    "conv3d_forward",
+    "conv_backward",
+    "conv_forward",
+]
+
 
 @dataclass(frozen=True)
 class PaddedInput:

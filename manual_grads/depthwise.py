@@ -19,6 +19,19 @@ import numpy as np
 from ._api import specialise
 from .conv import ConvCache, conv_backward, conv_forward
 
+__all__ = [  # this module's part of the public API (manual_grads/__init__.py collects it)
+    "conventional_parameter_count",
+    "depthwise_conv1d_backward",
+    "depthwise_conv1d_forward",
+    "depthwise_conv2d_backward",
+    "depthwise_conv2d_forward",
+    "separable_conv1d_backward",
+    "separable_conv1d_forward",
+    "separable_conv2d_backward",
+    "separable_conv2d_forward",
+    "separable_parameter_count",
+]
+
 
 def depthwise_conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, *, nd: int):
     """Depthwise convolution; w has shape (m·C_in, 1, *K)."""

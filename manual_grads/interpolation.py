@@ -22,6 +22,11 @@ import numpy as np
 
 from .separable import along_axes
 
+__all__ = [  # this module's part of the public API (manual_grads/__init__.py collects it)
+    "interpolate_backward",
+    "interpolate_forward",
+]
+
 MODES = {"nearest": None, "nearest-exact": None, "linear": 1, "bilinear": 2, "trilinear": 3}
 
 

@@ -35,6 +35,21 @@ from .slabs import map_slabs
 from .tuning import current
 from .windowing import Taps, fold
 
+__all__ = [  # this module's part of the public API (manual_grads/__init__.py collects it)
+    "adaptive_avg_pool1d_backward",
+    "adaptive_avg_pool1d_forward",
+    "adaptive_avg_pool2d_backward",
+    "adaptive_avg_pool2d_forward",
+    "avg_pool1d_backward",
+    "avg_pool1d_forward",
+    "avg_pool2d_backward",
+    "avg_pool2d_forward",
+    "max_pool1d_backward",
+    "max_pool1d_forward",
+    "max_pool2d_backward",
+    "max_pool2d_forward",
+]
+
 
 @dataclass(frozen=True)
 class PoolGeometry:

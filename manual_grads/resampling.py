@@ -17,6 +17,17 @@ from ._api import specialise
 from .geometry import as_tuple
 from .padding import decimate, zero_upsample
 
+__all__ = [  # this module's part of the public API (manual_grads/__init__.py collects it)
+    "downsample1d_backward",
+    "downsample1d_forward",
+    "downsample2d_backward",
+    "downsample2d_forward",
+    "upsample1d_backward",
+    "upsample1d_forward",
+    "upsample2d_backward",
+    "upsample2d_forward",
+]
+
 
 @dataclass(frozen=True)
 class ResampleCache:

@@ -34,6 +34,17 @@ from ._api import specialise
 from .conv import ConvCache, add_bias, conv_backward, conv_forward
 from .pooling import avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward
 
+__all__ = [  # this module's part of the public API (manual_grads/__init__.py collects it)
+    "transform_avg_pool_backward",
+    "transform_avg_pool_forward",
+    "transform_group_conv2d_backward",
+    "transform_group_conv2d_forward",
+    "transform_lifting_conv2d_backward",
+    "transform_lifting_conv2d_forward",
+    "transform_max_pool_backward",
+    "transform_max_pool_forward",
+]
+
 Element = tuple[int, int]  # (quarter turns r, mirror m): mirror left-right if m, then rotate by r * 90°
 
 GROUPS: dict[str, tuple[Element, ...]] = {

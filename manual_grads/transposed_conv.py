@@ -27,6 +27,13 @@ from .correlation import correlate
 from .geometry import as_tuple, covered_size
 from .padding import pad
 
+__all__ = [  # this module's part of the public API (manual_grads/__init__.py collects it)
+    "conv_transpose1d_backward",
+    "conv_transpose1d_forward",
+    "conv_transpose2d_backward",
+    "conv_transpose2d_forward",
+]
+
 
 @dataclass(frozen=True)
 class ConvTransposeCache:

@@ -2,7 +2,7 @@
 
 An :class:`OpSpec` holds everything about one op: its name (the implementation
 provides ``<name>_forward`` / ``<name>_backward``), its family, its torch mirror
-(a function of reference.torch_ops, held by reference), its case grid, per-dtype
+(a function of reference.torch_ops or of the family file, held by reference), its case grid, per-dtype
 tolerance overrides, the diagnosis run when it fails, the inputs it is linear in
 (for the adjoint test) and its benchmark shapes. The registry discovers the
 family files; nothing else lists ops.
@@ -20,7 +20,7 @@ class OpSpec:
     name: str  # the implementation provides <name>_forward and <name>_backward
     family: str
     grid: Callable[[bool], list[Case]]  # full=False: default suite; True: the big sweep
-    torch_mirror: Callable  # same signature as <name>_forward, in torch (reference.torch_ops)
+    torch_mirror: Callable  # same signature as <name>_forward, in torch (reference.torch_ops or the family file)
     diagnose: Optional[Callable] = None  # (case, oracle, grads) -> finding or None, on failure
     linear_in: tuple[str, ...] = ()  # inputs the op is linear (affine) in, for the adjoint test
     tolerances: Mapping = field(default_factory=dict)  # dtype name -> reference.compare.Tolerance, where not the default

@@ -22,9 +22,17 @@ from reference.compare import compare_array
 from reference.harness import run_case
 from reference.registry import SPECS
 
-OPS = list(SPECS)
+# the families ../shared/lecture-backprop-in-cnns.md teaches: each of their ops has its lecture form. An op of
+# another family (one the lecture does not cover) may have none; it is verified against torch like the rest.
+LECTURE_FAMILIES = {"activation", "conv", "depthwise", "pool", "transform", "upsampling"}
+OPS = [op for op in SPECS if hasattr(lecture, f"{op}_forward")]
 FLOAT64 = {op: [c for c in SPECS[op].grid(False) if c.dtype == "float64"] for op in OPS}
 SPREAD = [c for op in OPS for c in FLOAT64[op][::5]]  # every 5th float64 case of each op
+
+
+def test_every_op_of_a_family_the_lecture_teaches_has_its_lecture_form():
+    missing = [op for op, spec in SPECS.items() if spec.family in LECTURE_FAMILIES and op not in OPS]
+    assert not missing, f"no {missing[0]}_forward / _backward in manual_grads.lecture: {missing}"
 
 
 @pytest.mark.parametrize("op", OPS)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import manual_grads
 
 from benchmarks.shapes import BENCHES
-from reference import torch_ops
 from reference.grading.profiles import Profile
 from reference.registry import SPECS, families, ops_of
 
@@ -13,7 +12,8 @@ def test_every_op_has_a_manual_grads_pair_and_its_torch_mirror():
     for name, spec in SPECS.items():
         assert callable(getattr(manual_grads, f"{name}_forward", None)), name
         assert callable(getattr(manual_grads, f"{name}_backward", None)), name
-        assert spec.torch_mirror.__module__ == torch_ops.__name__, name
+        # the mirror is torch's side: reference.torch_ops or the family file itself, never manual_grads
+        assert spec.torch_mirror.__module__.startswith("reference."), (name, spec.torch_mirror.__module__)
         assert spec.grid(False), f"{name} has an empty default grid"
 
 
