@@ -10,13 +10,14 @@
 * each lecture op has its manual_grads counterpart's signature, so either can be passed to run_case.
 """
 import inspect
+from dataclasses import fields
 
 import numpy as np
 import pytest
 
 import manual_grads
 from manual_grads import activations, conv, lecture
-from manual_grads.tuning import current, tuning
+from manual_grads.tuning import Tuning, current, tuning
 from reference import sampling
 from reference.compare import compare_array
 from reference.harness import run_case
@@ -35,10 +36,41 @@ def test_every_op_of_a_family_the_lecture_teaches_has_its_lecture_form():
     assert not missing, f"no {missing[0]}_forward / _backward in manual_grads.lecture: {missing}"
 
 
+# The forms the fast paths pick by size (every threshold of manual_grads.tuning.Tuning one way, then the other):
+# the grid's inputs are small, so with the default tuning they take the small inputs' forms only.
+HUGE = 1 << 40
+FORKS = {
+    "default": {},
+    "every-fork-taken": dict(phase_split_min=0, tiled_pool_max=0, scatter_min=0, fold_max_windows=1, column_block_bytes=1,
+                             batch_in_plane_max=0, parallel_min_bytes=0, pool_min_work=0, small_map=0, dense_axis=0,
+                             sparse_max_fraction=1.0, slab_bytes=1, depthwise_min_groups=0),
+    "no-fork-taken": dict(phase_split_min=HUGE, tiled_pool_max=HUGE, scatter_min=HUGE, fold_max_windows=HUGE,
+                          column_block_bytes=HUGE, batch_in_plane_max=HUGE, parallel_min_bytes=HUGE, pool_min_work=HUGE,
+                          small_map=HUGE, dense_axis=HUGE, sparse_max_fraction=0.0, slab_bytes=HUGE,
+                          depthwise_min_groups=HUGE),
+}
+NOT_A_FORK = {"threads", "split_pieces", "memo_size"}  # how much runs at once, not which form (test_slabs.py)
+
+
+def test_the_forks_set_every_threshold_of_the_tuning():
+    thresholds = {f.name for f in fields(Tuning)} - NOT_A_FORK
+    assert all(set(forks) == thresholds for name, forks in FORKS.items() if forks), thresholds
+
+
+@pytest.mark.parametrize("forks", list(FORKS))
 @pytest.mark.parametrize("op", OPS)
-def test_fast_forms_equal_the_lecture_over_the_float64_grid(op):
+def test_fast_forms_equal_the_lecture_over_the_float64_grid(op, forks):
     """Y, and every gradient, of manual_grads and of the lecture, case by case over the op's float64 grid, on the
-    same inputs and upstream gradient: equal within the float64 tolerance (rounding, never a formula)."""
+    same inputs and upstream gradient: equal within the float64 tolerance (rounding, never a formula) — with the
+    default tuning, and with every size threshold set so each fork of the fast paths is taken, then none."""
+    assert FLOAT64[op], f"{op} has no float64 case"
+    failures = []
+    with tuning(**FORKS[forks]):
+        failures = _disagreements(op)
+    assert not failures, f"{len(failures)} disagreements, the first:\n" + "\n".join(failures[:3])
+
+
+def _disagreements(op: str) -> list[str]:
     failures = []
     for case in FLOAT64[op]:
         rng = np.random.default_rng(case.seed(0))
@@ -52,7 +84,7 @@ def test_fast_forms_equal_the_lecture_over_the_float64_grid(op):
         failures += [f"{case.id}: {c.report()}" for c in checks if not c.ok]
         if set(read) != set(fast):
             failures.append(f"{case.id}: gradients {sorted(read)} from the lecture, {sorted(fast)} from manual_grads")
-    assert not failures, f"{len(failures)} disagreements, the first:\n" + "\n".join(failures[:3])
+    return failures
 
 
 @pytest.mark.parametrize("spread_case", SPREAD, ids=[c.id for c in SPREAD])
