@@ -39,7 +39,7 @@ _erf = np.frompyfunc(math.erf, 1, 1)
 
 
 def erf(x: np.ndarray) -> np.ndarray:
-    """Error function, element-wise, via the standard library (correctly rounded to float64)."""
+    """Error function, element-wise, via the standard library (float64, math.erf)."""
     return _erf(np.asarray(x, dtype=np.float64)).astype(np.float64)
 
 

@@ -17,6 +17,7 @@ from .columns import folds_batch, im2col, map_column_blocks
 from .geometry import Pads, window_counts
 from .gemm import matmul
 from .padding import pad
+from .tuning import current
 
 
 def correlate(
@@ -36,13 +37,13 @@ def correlate(
     with ``x`` of shape ``(N, G*Cg, *S)`` (zero-padded by ``pads`` first, if given), ``w`` of
     shape ``(G*Og, Cg, *K)`` and ``y`` of shape ``(N, G*Og, *T)``: per-sample GEMMs over
     :func:`~manual_grads.columns.im2col`'s columns (pass ``cols`` to reuse them), or, with one channel in
-    and out per group (depthwise), K·K fused multiply-adds (:func:`~manual_grads.channel_planes.depthwise_correlate`).
+    and out per group in ``Tuning.depthwise_min_groups`` groups or more (depthwise), K·K fused multiply-adds (:func:`~manual_grads.channel_planes.depthwise_correlate`).
     Without ``cols``, samples with many windows take their columns block by block
     (:func:`~manual_grads.columns.map_column_blocks`); few, the batch folded into one GEMM.
     """
     o, cg = w.shape[:2]
     og = o // groups
-    if cols is None and cg == 1 and og == 1 and groups > 1:
+    if cols is None and cg == 1 and og == 1 and groups >= current().depthwise_min_groups:  # ConvGeometry.depthwise's rule
         return depthwise_correlate(x, w, stride, dilation, count, pads)
     x = pad(x, pads) if pads and cols is None else x
     out = tuple(count) if count is not None else window_counts(x.shape[2:], w.shape[2:], stride, dilation)

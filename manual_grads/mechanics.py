@@ -47,7 +47,7 @@ from .slabs import assign, contiguous, map_pieces, map_slabs
 from .tuning import Tuning, current, tuning
 from .windowing import Taps, fold, windows
 
-__all__ = [  # the public names of the mechanics, and the tuning (its old constants: below)
+__all__ = [  # the public names of the mechanics, and the tuning
     "ChannelPlanes", "ConvGeometry", "IntOrTuple", "Pads", "Taps", "Tuning", "along_axes", "as_tuple", "assign",
     "channels_to_batch", "col2im", "contiguous", "correlate", "covered_size", "crop", "current", "decimate",
     "depthwise_correlate", "extent", "fitting_counts", "flip_spatial", "fold", "folds_batch", "im2col",

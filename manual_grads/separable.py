@@ -90,14 +90,12 @@ def _gather(x: np.ndarray, index: np.ndarray, axis: int) -> np.ndarray:
     return np.take(x, index, axis=axis)
 
 
-def sparse_rows(a: np.ndarray, max_fraction: float | None = None):
+def sparse_rows(a: np.ndarray):
     """``(index, weight)``, each (J, out), with ``a[o] = sum_j weight[j, o] * e(index[j, o])`` — the non-zeros of each
     row of ``a`` (zero-weight padding where a row has fewer than J) — or None when a row has more than
-    ``max_fraction`` (default ``Tuning.sparse_max_fraction``) of its entries non-zero."""
-    if max_fraction is None:
-        max_fraction = current().sparse_max_fraction
+    ``Tuning.sparse_max_fraction`` of its entries non-zero."""
     taps = int(np.count_nonzero(a, axis=1).max(initial=0))
-    if taps == 0 or taps > max_fraction * a.shape[1]:
+    if taps == 0 or taps > current().sparse_max_fraction * a.shape[1]:
         return None
     index = np.argsort(a == 0, axis=1, kind="stable")[:, :taps]  # the non-zero columns first, in order
     return index.T, np.take_along_axis(a, index, axis=1).T

@@ -11,8 +11,8 @@ on the thread count; what slabs return comes back in slab order (:func:`map_slab
 so callers that add it up do so in the same order on any number of threads.
 
 Threads (``Tuning.threads``, :mod:`manual_grads.tuning`; read from the environment at import):
-``MANUAL_GRADS_THREADS``, else ``OMP_NUM_THREADS`` (pytest-xdist workers and the grading sandbox
-set it to 1), else the cores this process may use. Slab size (``Tuning.slab_bytes``) and the work
+``MANUAL_GRADS_THREADS``, else ``OMP_NUM_THREADS`` (pytest-xdist workers get their share of the cores,
+reference.threads; the grading sandbox sets 1), else the cores this process may use. Slab size (``Tuning.slab_bytes``) and the work
 below which a loop stays on one thread (``Tuning.parallel_min_bytes``) are tuning too.
 """
 from __future__ import annotations

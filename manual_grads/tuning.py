@@ -43,7 +43,8 @@ class Tuning:
     parallel_min_bytes: int = 1 << 20  # below this much work in all, a slab loop or copy runs on one thread
     # --- GEMMs (manual_grads.gemm) ---
     pool_min_work: int = 1 << 24  # multiply-adds (M·N·K) from which a product is split into pieces on the slab pool
-    split_pieces: int = 4  # blocks of rows or columns one product is split into (whatever the thread count)
+    split_pieces: int = 4  # blocks of rows or columns one product is split into (whatever the thread count); also
+    # the stack length from which a batched product is split by samples instead
     # --- convolution (manual_grads.columns, manual_grads.conv) ---
     fold_max_windows: int = 256  # windows per sample below which im2col folds the batch into one GEMM per group
     column_block_bytes: int = 1 << 22  # im2col columns per block of samples, or of one sample's windows

@@ -228,10 +228,10 @@ def _split_phases(x: np.ndarray, stride, pads: Pads | None = None, value: float 
     return assign(np.empty(shape, x.dtype), pieces, fill=None if exact else value, lead=len(lead))
 
 
-def _merge_phases(phased: np.ndarray, stride, size, pads: Pads | None = None, out: np.ndarray | None = None) -> np.ndarray:
-    """Adjoint (and inverse) of :func:`_split_phases`: interleave the phases into ``(*lead, *size)``
-    (into ``out``, if given), leaving out the padding."""
+def _merge_phases(phased: np.ndarray, stride, size, out: np.ndarray | None = None) -> np.ndarray:
+    """Adjoint (and inverse) of :func:`_split_phases` without padding: interleave the phases into ``(*lead, *size)``
+    (into ``out``, if given)."""
     nd = len(stride)
     lead = phased.shape[: phased.ndim - 2 * nd]
-    pieces = [((Ellipsis,) + target, phased[(Ellipsis,) + phase + source]) for phase, target, source in _phase_slices(size, stride, pads)]
+    pieces = [((Ellipsis,) + target, phased[(Ellipsis,) + phase + source]) for phase, target, source in _phase_slices(size, stride)]
     return assign(np.empty(lead + tuple(size), phased.dtype) if out is None else out, pieces, lead=len(lead))

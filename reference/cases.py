@@ -203,5 +203,3 @@ def unique(cases: Iterable[Case | None]) -> list[Case]:
             raise ValueError(f"two different cases share the id {case.id}: {first.describe()} and {case.describe()}")
     return list(seen.values())
 
-
-GridFn = Callable[[bool], list[Case]]

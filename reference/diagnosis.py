@@ -93,7 +93,7 @@ def derivative_at_zero(case: Case, oracle, grads: dict) -> str | None:
             f"derivative is undefined (torch takes {case.op}'(0) from the x < 0 side)")
 
 
-def _windows_overlap(nd, kernel_size, stride, padding, dilation, ceil_mode) -> bool:
+def _windows_overlap(nd, kernel_size, stride, dilation, **_) -> bool:
     """Whether two windows share an input position: (t' - t)·s = m·d for some 1 <= m <= k - 1, on some axis."""
     k, d = per_dim(kernel_size, nd), per_dim(dilation, nd)
     s = k if stride is None else per_dim(stride, nd)
@@ -172,7 +172,6 @@ def where(case: Case, name: str, got: np.ndarray, expected: np.ndarray) -> str |
     return ", ".join(parts) or None
 
 
-KINDS = ("convention", "mistake", "precision", "location")
 CONVENTION_HEADS = ("tie-convention mismatch", "convention at x = 0")
 
 

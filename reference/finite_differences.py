@@ -4,7 +4,7 @@ All work in float64 on any forward ``f(**arrays, **config) -> array``, so they
 also check ops that torch has no single function for.
 
 * :func:`numeric_gradients` — every element's central difference of <dY, f>:
-  exact for small shapes, one pair of forward passes per input element;
+  every element (small shapes only), one pair of forward passes per input element;
 * :func:`directional_derivative` — the randomized check  uᵀ(Jᵀ dY) = d/dt <dY, f(x + t u)>,
   two forward passes whatever the size;
 * :func:`adjoint_gap` — for an op linear (or affine) in one input,

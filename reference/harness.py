@@ -89,7 +89,7 @@ def oracle(case: Case, seed: int) -> Oracle:
     rng = np.random.default_rng(seed)
     inputs = sampling.draw_inputs(case, rng)
     out, grads, upstream = autograd_vjp(
-        SPECS[case.op].torch_forward, inputs, case.config, lambda shape: sampling.draw_upstream(rng, shape)
+        SPECS[case.op].torch_mirror, inputs, case.config, lambda shape: sampling.draw_upstream(rng, shape)
     )
     return Oracle(inputs, upstream, out, grads)
 
@@ -105,7 +105,7 @@ def run_case(case: Case, impl, base_seed: int = 0, reference: Oracle | None = No
              dtype_policy: str = "strict") -> CaseResult:
     """Verify ``impl``'s forward and backward of ``case`` against torch.autograd (or a frozen ``reference``).
 
-    On failure, ``diagnose`` adds what is probably wrong (reference.diagnosis.explain).
+    On failure, ``diagnose`` adds what is probably wrong (reference.diagnosis.findings).
     ``dtype_policy``: 'strict' (a result of another dtype is wrong) or 'values' (judged on its values;
     the dtype difference is a note) -- see reference.compare.compare_array.
     """

@@ -26,7 +26,3 @@ class OpSpec:
     tolerances: Mapping = field(default_factory=dict)  # dtype name -> reference.compare.Tolerance, where not the default
     benches: tuple = ()  # reference.benches.Bench shapes timed by benchmarks/
 
-    @property
-    def torch_forward(self) -> Callable:
-        """The torch mirror (torch itself is imported when it first runs)."""
-        return self.torch_mirror

@@ -5,12 +5,11 @@ core. When several processes run at once (pytest-xdist workers, a folder run's g
 those pools fight over the same cores and a run gets several times slower than one process
 (measured on 2 cores: a folder of 5 hand-ins took 228 s with ``-j 2`` against 23 s with one
 thread each). So each such process is given its share of the cores, set through the
-environment before it starts (BLAS reads it once, at load) and applied to torch when loaded.
+environment before it starts (BLAS reads it once, at load).
 """
 from __future__ import annotations
 
 import os
-import sys
 
 VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "MANUAL_GRADS_THREADS")
 
@@ -34,10 +33,3 @@ def environment(threads: int, base: dict | None = None) -> dict:
     env.update({v: str(threads) for v in VARIABLES})
     return env
 
-
-def apply(threads: int) -> None:
-    """Hold this process to ``threads``: the variables for what starts later, and torch if it is loaded."""
-    os.environ.update({v: str(threads) for v in VARIABLES})
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(threads)

@@ -139,14 +139,14 @@ def _run(specs, grids, impl, args, rows, reports, used, bar) -> None:
         counts = defaultdict(int)
         worst = defaultdict(float)
         try:
-            _verify_op(spec, grids[spec.name], impl, args, counts, worst, reports, used, bar)
+            _verify_op(grids[spec.name], impl, args, counts, worst, reports, used, bar)
         finally:
             rows.append((spec.name, counts["cases"], counts["failed"], counts["harness errors"],
                          worst["float64"], worst["float32"], time.perf_counter() - t0))
         bar.set_postfix_str(f"{len(rows)}/{len(specs)} ops")
 
 
-def _verify_op(spec, grid, impl, args, counts, worst, reports, used, bar) -> None:
+def _verify_op(grid, impl, args, counts, worst, reports, used, bar) -> None:
     """Run one op's cases, counting failures and the tolerance used."""
     for case in grid:
         try:

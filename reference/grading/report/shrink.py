@@ -657,7 +657,7 @@ def _cut_oracle(case: Case, seed: int, around: Capture, gradient: str):
             target.append(slice(0, width))
         inputs[name] = np.array(new, copy=True)
         inputs[name][tuple(target)] = old[tuple(source)]
-    out, grads, upstream = autograd_vjp(SPECS[case.op].torch_forward, inputs, case.config,
+    out, grads, upstream = autograd_vjp(SPECS[case.op].torch_mirror, inputs, case.config,
                                         lambda shape: draw_upstream(rng, shape))
     return Oracle(inputs, upstream, out, grads)
 
