@@ -8,15 +8,16 @@ Backward, as in the lecture ("Backprop in Convolutional Layers"):
 
 * dX — the upstream gradient, zero-upsampled by the stride, fully padded,
   correlated with the *flipped* filters with input/output channels swapped
-  (i.e. convolved with the filters); then the zero padding is cropped off.
-  :func:`conv_input_grad_by_convolution` is that, literally. :func:`conv_input_grad`
+  (i.e. convolved with the filters); then the zero padding is cropped off
+  (:func:`manual_grads.lecture.input_gradient` is that, literally). :func:`conv_input_grad`
   picks one of four forms of the same sums (:func:`input_grad_strategy`): at stride 1 that
-  correlation, evaluated only at X's own positions; else the scatter form (col2im of Wᵀ·dZ),
+  correlation, evaluated only at X's own positions (unless there are fewer input than output
+  channels and dZ is large); else the scatter form (col2im of Wᵀ·dZ),
   which skips the inserted zeros — per kernel offset for depthwise filters, one GEMM for
   the whole batch, or block by block;
 * dW — the (padded) input correlated with the upstream gradient, summed over
-  the batch (stride and dilation exchange roles): :func:`conv_filter_grad_by_correlation`
-  literally; :func:`conv_filter_grad` picks one of four forms (:func:`filter_grad_strategy`);
+  the batch (:func:`manual_grads.lecture.filter_gradient` literally); :func:`conv_filter_grad`
+  picks one of four forms (:func:`filter_grad_strategy`);
 * db — the upstream gradient summed over batch and space.
 """
 from __future__ import annotations
@@ -30,10 +31,10 @@ import numpy as np
 from ._api import specialise
 from .channel_planes import ChannelPlanes
 from .columns import col2im, folds_batch, kept_columns, map_blocks, map_column_blocks
-from .correlation import channels_to_batch, correlate, flip_spatial, swap_in_out
+from .correlation import correlate, flip_spatial, swap_in_out
 from .geometry import ConvGeometry, Pads, extent, padded_size
 from .gemm import matmul
-from .padding import crop, pad, zero_upsample
+from .padding import crop, pad
 from .tuning import current
 from .windowing import Taps
 
@@ -200,20 +201,6 @@ def input_grad_scatter_blocks(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) 
     return crop(dx_padded, geo.pads)
 
 
-def conv_input_grad_by_convolution(dz: np.ndarray, w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
-    """dX = crop( zero_upsample(dZ, s) (*) W ), literally: the lecture's full convolution with the flipped filters.
-
-    The readable form of :func:`conv_input_grad` (the suite checks they agree).
-    """
-    k, s, d = geo.kernel, geo.stride, geo.dilation
-    dz_up = zero_upsample(dz, s)
-    full = pad(dz_up, tuple((extent(ki, di) - 1,) * 2 for ki, di in zip(k, d)))
-    dx_padded = correlate(full, flip_spatial(swap_in_out(w, geo.groups)), (1,) * len(k), d, geo.groups)
-    # rows past the last window (stride not dividing the input) received no gradient
-    trailing = tuple((0, n - m) for n, m in zip(geo.padded, dx_padded.shape[2:]))
-    return crop(pad(dx_padded, trailing), geo.pads)
-
-
 # --- dW: four forms of Xpad ⋆ dZ, summed over the batch ---------------------------------------------------
 
 def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, cols: np.ndarray | None = None,
@@ -221,7 +208,6 @@ def conv_filter_grad(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry, co
     """dW[o, c, i] = sum_{n,t} dZ[n, o, t] * Xpad[n, c, t*s + i*d] — Xpad correlated with dZ, summed over the batch,
     in the form :func:`filter_grad_strategy` picks. ``cols``: the forward's im2col columns of Xpad, if it kept
     them; ``pads``: ``x_padded`` is still to be padded by them.
-    :func:`conv_filter_grad_by_correlation` is the correlation itself.
     """
     return filter_grad_strategy(geo, cols)(dz, x_padded, geo, cols, pads)
 
@@ -304,23 +290,6 @@ def filter_grad_kept_columns(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeom
     (of Xpad, only its channel count is read)."""
     per_sample = _per_sample(dz, geo.groups)
     return _filter_bank(matmul(cols, per_sample.transpose(0, 1, 3, 2)).sum(axis=0).transpose(0, 2, 1), dz, x_padded, geo)
-
-
-def conv_filter_grad_by_correlation(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry) -> np.ndarray:
-    """dW = Xpad ⋆ dZ, literally: the lecture's correlation of the (padded) input with the upstream gradient,
-    summed over the batch — channels and batch exchange roles, and so do stride and dilation.
-
-    The readable form of :func:`conv_filter_grad` (the suite checks they agree).
-    """
-    per_channel = correlate(
-        channels_to_batch(x_padded, geo.groups),  # (C_in/G, G*N, *S)
-        dz.swapaxes(0, 1),  # (C_out, N, *T) as a filter bank over the batch
-        stride=geo.dilation,
-        dilation=geo.stride,
-        groups=geo.groups,
-        count=geo.kernel,
-    )  # (C_in/G, C_out, *K)
-    return per_channel.swapaxes(0, 1)
 
 
 def conv_backward(dz, cache: ConvCache) -> dict[str, np.ndarray]:

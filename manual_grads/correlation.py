@@ -2,8 +2,8 @@
 rearrangements that turn a convolution's gradients into correlations too.
 
 :func:`correlate` is the convolution forward, the stride-1 input gradient (the upstream gradient
-correlated with :func:`flip_spatial` of :func:`swap_in_out` of the filters), the literal lecture forms of
-both gradients (:func:`channels_to_batch` for the filter gradient), and transposed convolution's input gradient.
+correlated with :func:`flip_spatial` of :func:`swap_in_out` of the filters), the literal lecture form of
+the input gradient, and transposed convolution's input gradient.
 """
 from __future__ import annotations
 
@@ -71,16 +71,3 @@ def swap_in_out(w: np.ndarray, groups: int) -> np.ndarray:
     o, cg = w.shape[:2]
     k = w.shape[2:]
     return w.reshape((groups, o // groups, cg) + k).swapaxes(1, 2).reshape((groups * cg, o // groups) + k)
-
-
-def channels_to_batch(x: np.ndarray, groups: int) -> np.ndarray:
-    """``(N, G*C, *S)`` -> ``(C, G*N, *S)``: make channels the batch and the batch the channels, per group.
-
-    Used for the filter gradient, which correlates the input with the upstream
-    gradient and sums over the batch, exactly as the forward sums over channels.
-    """
-    n, c = x.shape[:2]
-    s = x.shape[2:]
-    return x.reshape((n, groups, c // groups) + s).transpose((2, 1, 0) + tuple(range(3, 3 + len(s)))).reshape(
-        (c // groups, groups * n) + s
-    )

@@ -9,22 +9,28 @@ with the same argument names and defaults, so this module is an implementation t
 forms of ``manual_grads`` compute the same numbers.
 
 Notation: arrays are channels-first, ``X (N, C, *S)``; ``t`` runs over window positions, ``i`` over kernel
-offsets; ``s`` is the stride, ``d`` the dilation, ``K`` the kernel; ``Xpad`` is X zero-padded.
+offsets; ``s`` is the stride, ``d`` the dilation, ``K`` the kernel; ``Xpad`` is X zero-padded. The lecture's
+names map so: its input map ``Y(l-1, m, x, y)`` is ``X[:, c]``, its affine map ``z(l, n, x', y')`` is
+``Z[:, o]`` and its filter ``w_l(m, n, i, j)`` (input map first) is ``W[o, c, i, j]`` (torch's order, output
+first); here ``n`` is the sample of the batch, not the lecture's output map.
 
 * Convolution (1-d, 2-d, 3-d; stride, padding incl. 'same'/'valid', dilation, groups): the forward is a
   correlation, ``Z[n, o, t] = b[o] + Σ_{c,i} W[o, c, i] Xpad[n, c, t·s + i·d]``; the backward is
   ``dX = crop(zero_upsample_s(dZ) (*) W)`` — the full convolution of the zero-upsampled dZ with the flipped
   filters, input and output channels swapped per group, the zero padding deleted — then
-  ``dW[o, c, i] = Σ_{n,t} dZ[n, o, t] Xpad[n, c, t·s + i·d]`` (the padded input correlated with dZ dilated
-  by the stride) and ``db[o] = Σ_{n,t} dZ[n, o, t]``.
+  ``dW[o, c, i] = Σ_{n,t} dZ[n, o, t] Xpad[n, c, t·s + i·d]`` (the padded input correlated with dZ: for
+  each offset i, Xpad read at t·s + i·d) and ``db[o] = Σ_{n,t} dZ[n, o, t]``.
 * Activations: ``Y = f(X)``, ``dX = dY ⊙ f'(X)``.
 * Max pooling: the forward remembers ``pidx``, the first maximum of every window in row-major window order
   (as torch); the backward is ``dX[pidx(t)] += dY[t]``, window by window.
-* Mean pooling (average, adaptive average): ``dX[window t] += dY[t] / |window t|``, window by window.
+* Mean pooling (average, adaptive average), beyond the lecture (which pools by the maximum only), by the same
+  reasoning: ``dX[window t] += dY[t] / divisor(t)``, window by window (the divisor is the window's size, its
+  part inside the input without ``count_include_pad``, or ``divisor_override``).
 * Transposed convolution: the adjoint of convolution — its forward is conv's dX map, its dX conv's forward,
   its dW conv's filter gradient with the roles of input and upstream gradient exchanged.
-* Zero-insertion upsampling and decimation, each the other's adjoint.
-* Interpolation: one matrix per axis, ``Y = A_h X A_wᵀ``, ``dX = A_hᵀ dY A_w``.
+* Zero-insertion upsampling and decimation, each the other's adjoint; interpolation, one matrix per axis,
+  ``Y = A_h X A_wᵀ``, ``dX = A_hᵀ dY A_w`` (the lecture names upsampling and transposed convolution; these
+  adjoints are derived the way it derives the others).
 * Depthwise convolution (channel multiplier m) and the separable block: per-channel K×K filters in loops.
 * Transform-invariant layers: a bank of transformed filters ``T_g W``; ``dW = Σ_g T_g⁻¹(dW_g)``.
 
@@ -36,8 +42,9 @@ Reused from manual_grads, because they are definitions rather than computations:
   :func:`~manual_grads.transform.inverse_transform` and :func:`~manual_grads.transform.axis_permutations`
   — the groups' elements, their action T_g on a filter, T_g⁻¹, and the index of g⁻¹h (the group table).
 
-They are imported by name: a mutant (``reference.mutants``) that replaces one of them in its manual_grads
-module does not replace it here. Everything else — output sizes, padding rules, pooling windows and
+They are imported into this module by name, so a mutant (``reference.mutants``) replaces them here, never in
+manual_grads' fast paths. Because the interpolation matrices are shared, the fast == lecture test cannot catch
+a wrong interpolation weight; the checks against torch do. Everything else — output sizes, padding rules, pooling windows and
 divisors, adaptive bins, activation functions and their derivatives — is written out below.
 
 The mutant catalogue (``reference.mutants``) plants students' mistakes in these forms: it replaces one
@@ -217,7 +224,8 @@ def filter_gradient(dz: np.ndarray, x_padded: np.ndarray, geo: ConvGeometry) -> 
     """``dW[o, c, i] = Σ_{n,t} dZ[n, o, t] · Xpad[n, c, t·s + i·d]`` (within each group).
 
     The lecture: ``dDiv/dw(m, n, i, j) = Σ_{x,y} dDiv/dz(n, x, y) · y(m, x + i, y + j)`` — "this too is a
-    convolution": the padded input correlated with dZ, dZ dilated by the stride, summed over the batch.
+    convolution": for each kernel offset i, dZ times the padded input read at t·s + i·d, summed over the batch
+    and the positions t.
     """
     n, o_all = dz.shape[:2]
     og, cg = o_all // geo.groups, x_padded.shape[1] // geo.groups
@@ -437,7 +445,8 @@ def replaces(candidate: np.ndarray, best: np.ndarray) -> np.ndarray:
 
 
 def scatter_add(target: np.ndarray, index, values) -> None:
-    """``target[index] += values`` — the lecture's '+=' for overlapping windows."""
+    """``target[index] += values`` — the lecture's '+=' for overlapping windows. (Each call writes one window of
+    every sample and channel, whose positions never repeat within ``index``, so a plain ``+=`` is exact.)"""
     target[index] += values
 
 
@@ -448,7 +457,7 @@ class MaxPoolCache:
 
 
 def max_pool_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, *, nd: int):
-    """``Y[t] = max(window t)``, remembering ``pidx(t)``, the position of the maximum: every kernel offset in
+    """``Y[t] = max(window t)``, remembering ``pidx(t)``, the maximum's offset in its window (row-major): every kernel offset in
     row-major order is compared with the maximum so far and replaces it only if greater."""
     x = np.asarray(x)
     win = pool_windows(x, nd, kernel_size, stride, padding, dilation, ceil_mode)
@@ -534,6 +543,11 @@ def avg_pool_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False, co
     return _mean_over_windows(x, windows, divisor, padded, win.pads)
 
 
+def adaptive_bins(size: int, out: int) -> list[tuple[int, int]]:
+    """The bins of an axis of length L pooled to O outputs: bin i is ``[floor(i·L / O), ceil((i + 1)·L / O))``."""
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+
 def adaptive_avg_pool_forward(x, output_size, *, nd: int):
     """``Y[t] = mean(bin t)``; along each axis of length L with O outputs, bin i is
     ``[floor(i·L / O), ceil((i + 1)·L / O))``. output_size 1 is global average pooling."""
@@ -542,7 +556,7 @@ def adaptive_avg_pool_forward(x, output_size, *, nd: int):
         raise ValueError(f"{nd}-d adaptive pooling expects input of shape (N, C, {nd} spatial dims); got {x.shape}")
     sizes = (output_size,) * nd if output_size is None or np.isscalar(output_size) else tuple(output_size)
     out = tuple(n if o is None else int(o) for n, o in zip(x.shape[2:], sizes))
-    bins = [[(i * n // o, -(-(i + 1) * n // o)) for i in range(o)] for n, o in zip(x.shape[2:], out)]
+    bins = [adaptive_bins(n, o) for n, o in zip(x.shape[2:], out)]
     windows = [(t, (Ellipsis,) + tuple(slice(*axis[ti]) for axis, ti in zip(bins, t))) for t in np.ndindex(*out)]
     divisor = np.empty(out, dtype=x.dtype)
     for t in np.ndindex(*out):
@@ -784,6 +798,7 @@ def depthwise_conv_backward(dz, cache: DepthwiseCache) -> dict[str, np.ndarray]:
     geo, w, x_padded = cache.geometry, cache.w, cache.x_padded
     m = w.shape[0] // x_padded.shape[1]
     full = pad(zero_upsample(dz, geo.stride), tuple((d * (k - 1),) * 2 for k, d in zip(geo.kernel, geo.dilation)))
+    # positions a window of the full correlation starts at; those past the last one get nothing
     reached = tuple(n - d * (k - 1) for n, k, d in zip(full.shape[2:], geo.kernel, geo.dilation))
     flipped = flip(w)
     dx_padded = np.zeros(x_padded.shape, dtype=np.result_type(dz, w))
@@ -809,7 +824,7 @@ class SeparableCache:
 
 def separable_conv_forward(x, w_dw, w_pw, b_dw=None, b_pw=None, stride=1, padding=0, dilation=1, *, nd: int):
     """Depthwise K×K (``w_dw (m·C, 1, *K)``), then pointwise 1×1 (``w_pw (O, m·C, 1, ...)``) mixing the channels:
-    parameters I·K·K + I·O instead of I·O·K·K."""
+    parameters I·K·K + I·O instead of I·O·K·K (multiplier 1; I·m·K·K + I·m·O with multiplier m)."""
     w_pw = np.asarray(w_pw)
     if w_pw.ndim != nd + 2 or w_pw.shape[2:] != (1,) * nd:
         raise ValueError(f"pointwise filters must have shape (C_out, C_mid, {', '.join(['1'] * nd)}); got {w_pw.shape}")

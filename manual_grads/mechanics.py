@@ -13,7 +13,7 @@ All arrays are channels-first: ``(N, C, *spatial)``. The pieces live in:
   block by block (:func:`kept_columns`, :func:`map_column_blocks`, :func:`map_blocks`);
 * :mod:`manual_grads.channel_planes` — the depthwise loops (:class:`ChannelPlanes`, :func:`depthwise_correlate`);
 * :mod:`manual_grads.correlation` — grouped correlation (:func:`correlate`) and the filter-bank rearrangements
-  (:func:`flip_spatial`, :func:`swap_in_out`, :func:`channels_to_batch`);
+  (:func:`flip_spatial`, :func:`swap_in_out`);
 * :mod:`manual_grads.separable` — separable per-axis linear maps (:func:`along_axes`);
 * :mod:`manual_grads.slabs` and :mod:`manual_grads.gemm` — slab loops and GEMMs on the thread pool;
   :mod:`manual_grads.tuning` — every speed threshold.
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from .channel_planes import ChannelPlanes, depthwise_correlate
 from .columns import col2im, folds_batch, im2col, kept_columns, map_blocks, map_column_blocks
-from .correlation import channels_to_batch, correlate, flip_spatial, swap_in_out
+from .correlation import correlate, flip_spatial, swap_in_out
 from .gemm import matmul
 from .geometry import (
     ConvGeometry,
@@ -49,7 +49,7 @@ from .windowing import Taps, fold, windows
 
 __all__ = [  # the public names of the mechanics, and the tuning
     "ChannelPlanes", "ConvGeometry", "IntOrTuple", "Pads", "Taps", "Tuning", "along_axes", "as_tuple", "assign",
-    "channels_to_batch", "col2im", "contiguous", "correlate", "covered_size", "crop", "current", "decimate",
+    "col2im", "contiguous", "correlate", "covered_size", "crop", "current", "decimate",
     "depthwise_correlate", "extent", "fitting_counts", "flip_spatial", "fold", "folds_batch", "im2col",
     "kept_columns", "map_blocks", "map_column_blocks", "map_pieces", "map_slabs", "matmul", "memoised",
     "offset_slice", "output_size", "pad", "padded_size", "phase_shape", "pool_output_size", "resolve_padding",

@@ -54,7 +54,7 @@ __all__ = [  # this module's part of the public API (manual_grads/__init__.py co
 @dataclass(frozen=True)
 class PoolGeometry:
     """The windows of a pooling (sizes from :mod:`manual_grads.geometry`), with the reads and folds its forward
-    and backward make of them — through this module's ``fold``, ``crop`` and ``pad``."""
+    and backward make of them."""
 
     kernel: tuple[int, ...]
     stride: tuple[int, ...]
@@ -93,8 +93,6 @@ class PoolGeometry:
             interleaved = per_window.transpose(self._interleaving(lead))
             return crop(interleaved.reshape(per_window.shape[:lead] + self.padded), self.pads)
         return crop(fold(per_window, self.padded, self.stride, self.dilation), self.pads)
-
-    scatter = fold  # the name reference/mutants.py calls it by
 
     def tiled_windows(self, x: np.ndarray, fill: float) -> np.ndarray:
         """The windows of ``x`` padded with ``fill``, ``(*lead, *out, |K|)``, when they tile it (a copy; the
@@ -184,22 +182,10 @@ def first_max(candidate: np.ndarray, best: np.ndarray) -> np.ndarray:
     return better
 
 
-def first_argmax(windows: np.ndarray) -> np.ndarray:
-    """Offset of every window's maximum along the last axis, by :func:`first_max`'s rule, all offsets at once:
-    the first of equal maxima (or the first NaN)."""
-    return np.argmax(windows, axis=-1)
-
-
-def accumulate(target: np.ndarray, index, values: np.ndarray) -> None:
-    """``target[index] += values`` — the lecture's '+=': overlapping windows add up."""
-    target[index] += values
-
-
 @dataclass(frozen=True)
 class MaxPoolCache:
     argmax: np.ndarray  # (N, C, *out), unsigned: index of the maximum within each flattened window (the lecture's pidx)
     geometry: PoolGeometry
-    dtype: np.dtype
 
 
 def max_pool_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, *, nd: int):
@@ -209,10 +195,10 @@ def max_pool_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
     index_type = np.min_scalar_type(prod(geo.kernel))
     if geo.tiles and x.size < current().tiled_pool_max:  # small, every element in one window: all offsets at once
         windows = geo.tiled_windows(x, -np.inf)  # (N, C, *out, |K|)
-        where = first_argmax(windows)  # pidx
+        where = np.argmax(windows, axis=-1)  # pidx, by first_max's rule: the first of equal maxima (or the first NaN)
         flat = windows.reshape(-1, windows.shape[-1])
         y = flat[np.arange(flat.shape[0]), where.reshape(-1)].reshape(where.shape)
-        return y, MaxPoolCache(where.astype(index_type), geo, x.dtype)
+        return y, MaxPoolCache(where.astype(index_type), geo)
     y = np.empty(x.shape[:2] + geo.out, dtype=x.dtype)
     argmax = np.empty(y.shape, dtype=index_type)
 
@@ -230,7 +216,7 @@ def max_pool_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
             np.maximum(where, np.multiply(better, argmax.dtype.type(k), out=step), out=where)
         y[rows], argmax[rows] = taps.unpack(best), taps.unpack(where)
     map_slabs(slab, x.shape[0], x.nbytes // max(x.shape[0], 1))
-    return y, MaxPoolCache(argmax, geo, x.dtype)
+    return y, MaxPoolCache(argmax, geo)
 
 
 def max_pool_backward(dy, cache: MaxPoolCache) -> dict[str, np.ndarray]:
@@ -258,7 +244,7 @@ def max_pool_backward(dy, cache: MaxPoolCache) -> dict[str, np.ndarray]:
             else:
                 routed[...] = 0
                 np.copyto(routed, dy_runs, where=chosen)
-            accumulate(target, Ellipsis, routed)
+            target += routed  # '+=': overlapping windows add up
         dxp.array(out=dx_padded[rows])
     map_slabs(slab, dy.shape[0], dx_padded.nbytes // max(dy.shape[0], 1))
     return {"x": crop(dx_padded, geo.pads)}

@@ -9,7 +9,7 @@ A transposed convolution *is* the input-gradient map of a convolution: with
               db = sum_{n,t} dY
 
 so every piece below is one of :mod:`manual_grads.conv`'s: its input gradient (the forward), its
-correlation (dX) and its filter gradient (dW), the last two over one im2col of pad(dY).
+correlation (dX) and its filter gradient (dW), the last two over one im2col of pad(dY) (depthwise: the depthwise loops, no im2col).
 Weights have torch's layout ``(C_in, C_out / groups, *K)``.
 """
 from __future__ import annotations

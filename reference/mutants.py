@@ -1,17 +1,20 @@
 """A catalogue of realistic planted mistakes ("mutants") in manual_grads.
 
-Each mutant is a small named patch of one piece of the correct layers — the
-kind of one-line slip a student makes — applied with ``unittest.mock.patch``
-for the duration of a check. ``ops`` are the ops whose cases must catch it;
-``expect`` is the label the failure report must carry (the corrupted gradient,
-or a diagnosis such as "tie-convention mismatch").
+Each mutant is one named slip a student makes, planted while a check runs (:func:`applied`) in one of two
+ways — never by patching a module of manual_grads' fast paths:
 
-A mistake made in a form that only the lecture writes — a step of dX = crop(upsample(dZ) (*) flip(W)) (or
-that dX computed the student's way), the running maximum that remembers pidx, the '+=' of
-``dX[pidx] += dY`` or of the mean-pool spread — is planted in :mod:`manual_grads.lecture` (:func:`_lecture`):
-the lecture's forms of the ops, one of their helpers replaced, stand in for manual_grads' public
-``<op>_forward`` / ``<op>_backward`` while the check runs. The others patch the fast forms themselves, or
-post-process their results.
+* in the lecture's forms of the ops (:func:`_lecture`): one helper of :mod:`manual_grads.lecture` written
+  wrong — a step of dX = crop(upsample(dZ) (*) flip(W)) (or that dX computed the student's way), the crop,
+  the running maximum that remembers pidx, the '+=' of ``dX[pidx] += dY`` or of the mean-pool spread, a
+  derivative, the adaptive bins, an interpolation matrix, T_g⁻¹ — with the lecture's ops standing in for
+  manual_grads' public ``<op>_forward`` / ``<op>_backward``;
+* or around manual_grads' public ``<op>_backward`` (:func:`_backwards`): its gradients post-processed
+  (averaged, transposed, cut to a wrong shape, ...) or recomputed from a changed upstream gradient or cache.
+
+``ops`` are the ops whose cases must catch a mutant. ``gradient`` is the gradient it corrupts, named as the
+harness's checks name it ('x' for dX, 'w' for dW, 'b' for db, 'w_pw', ...; 'out' for the forward output);
+``diagnosis``, for a mistake an op's own diagnosis recognises, is the name that diagnosis gives it (e.g.
+"tie-convention mismatch"). ``reference.diagnosis.known_mistakes`` replays the catalogue to name a failure.
 """
 from __future__ import annotations
 
@@ -24,44 +27,87 @@ from unittest import mock
 import numpy as np
 
 import manual_grads
-from manual_grads import activations, conv, interpolation, lecture, pooling, transform, transposed_conv
+from manual_grads import activations, lecture, pooling, transform
 
-CONV = ("conv1d", "conv2d", "conv3d")
-ACTIVATIONS = tuple(activations.ACTIVATIONS)
-MAX_POOL = ("max_pool1d", "max_pool2d")
-MEAN_POOL = ("avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d")
-RESAMPLING = ("conv_transpose1d", "conv_transpose2d", "upsample1d", "upsample2d", "downsample1d", "downsample2d")
-INTERPOLATION = ("interpolate",)
-TRANSFORM = ("transform_lifting_conv2d", "transform_group_conv2d", "transform_max_pool", "transform_avg_pool")
-DEPTHWISE = ("depthwise_conv1d", "depthwise_conv2d", "separable_conv1d", "separable_conv2d")
+from .registry import ops_of
 
+# the ops each group of mistakes applies to, from the registry (an op added to a family is checked against its
+# family's mistakes); within a family, by name
+CONV = ops_of("conv")
+ACTIVATIONS = ops_of("activation")
+_POOL = ops_of("pool")
+MAX_POOL = tuple(op for op in _POOL if op.startswith("max_pool"))
+MEAN_POOL = tuple(op for op in _POOL if "avg_pool" in op)
+ADAPTIVE_POOL = tuple(op for op in MEAN_POOL if op.startswith("adaptive"))
+_UPSAMPLING = ops_of("upsampling")
+CONV_TRANSPOSE = tuple(op for op in _UPSAMPLING if op.startswith("conv_transpose"))
+RESAMPLING = tuple(op for op in _UPSAMPLING if op.startswith(("conv_transpose", "upsample", "downsample")))
+INTERPOLATION = tuple(op for op in _UPSAMPLING if op.startswith("interpolate"))
+TRANSFORM = ops_of("transform")
+TRANSFORM_CONV = tuple(op for op in TRANSFORM if op.endswith("conv2d"))
+DEPTHWISE = ops_of("depthwise")
 
 @dataclass(frozen=True)
 class Mutant:
+    """One planted mistake (see the module's docstring)."""
+
     family: str
-    name: str
-    expect: str
-    patch: Callable[[], ContextManager]
-    ops: tuple[str, ...]
+    name: str  # the catalogue name a diagnosis gives ("probably: <name>")
+    gradient: str  # the gradient it corrupts: 'x', 'w', 'b', 'w_pw', ...; 'out' for the forward output
+    patch: Callable[[], ContextManager]  # plants the mistake while the context it returns is open
+    ops: tuple[str, ...]  # the ops whose cases must catch it
+    diagnosis: str = ""  # the name an op's diagnosis gives the failure, where one recognises it
 
 
-def _set(module, attr: str, value):
-    return lambda: mock.patch.object(module, attr, value)
+def _replacing(*replacements) -> Callable[[], ContextManager]:
+    """A patch: for every ``(module, {attribute: value})`` of ``replacements``, those attributes replaced."""
+    def patch():
+        with contextlib.ExitStack() as stack:  # a replacement that cannot be made undoes those made before it
+            for module, values in replacements:
+                for attr, value in values.items():
+                    stack.enter_context(mock.patch.object(module, attr, value))
+            return stack.pop_all()
+    return patch
 
 
 def _lecture(ops, **helpers):
     """The lecture's forms of ``ops`` (:mod:`manual_grads.lecture`) in the place of manual_grads' public
     ``<op>_forward`` and ``<op>_backward``, with the lecture's ``helpers`` replaced by the values given: one
     formula of the lecture written wrong. (Forward and backward both: the lecture's backward needs its own cache.)"""
-    def patch():
-        with contextlib.ExitStack() as stack:  # a patch that cannot be made undoes those made before it
-            for attr, value in helpers.items():
-                stack.enter_context(mock.patch.object(lecture, attr, value))
-            for op in ops:
-                for stage in ("forward", "backward"):
-                    stack.enter_context(mock.patch.object(manual_grads, f"{op}_{stage}", getattr(lecture, f"{op}_{stage}")))
-            return stack.pop_all()
-    return patch
+    stand_ins = {f"{op}_{stage}": getattr(lecture, f"{op}_{stage}") for op in ops for stage in ("forward", "backward")}
+    return _replacing((lecture, helpers), (manual_grads, stand_ins))
+
+
+def _backwards(ops, wrap: Callable):
+    """manual_grads' public ``<op>_backward`` of every op in ``ops`` replaced by ``wrap(original)``."""
+    return _replacing((manual_grads, {f"{op}_backward": wrap(getattr(manual_grads, f"{op}_backward")) for op in ops}))
+
+
+def _post(fix: Callable):
+    """For :func:`_backwards`: the backward's gradients passed through ``fix(grads, dy, cache)``."""
+    return lambda original: lambda dy, cache: fix(original(dy, cache), dy, cache)
+
+
+def _gradient(name: str, fix: Callable):
+    """For :func:`_backwards`: the gradient ``name`` (where the op has it) replaced by ``fix(gradient, dy, cache)``."""
+    return _post(lambda grads, dy, cache: {**grads, name: fix(grads[name], dy, cache)} if name in grads else grads)
+
+
+def _first_sample_only(*names: str):
+    """For :func:`_backwards`: the gradients ``names`` (those the op has) from the first sample of the batch alone —
+    the backward of dY with every other sample zeroed (a parameter's gradient sums over the batch)."""
+    def backward_of(original):
+        def backward(dy, cache):
+            first = np.zeros_like(dy)
+            first[:1] = dy[:1]
+            alone = original(first, cache)
+            return {**original(dy, cache), **{n: g for n, g in alone.items() if n in names}}
+        return backward
+    return backward_of
+
+
+# the lecture's own helpers, which the mistakes below call (the names are replaced while a mutant is applied)
+_FILTER_GRADIENT, _AXIS_MATRIX, _GELU_DERIVATIVE = lecture.filter_gradient, lecture.axis_matrix, lecture.gelu_derivative
 
 
 def _ties_to_last(candidate, best):
@@ -74,45 +120,68 @@ def _assigning(target, index, values):
     target[index] = values
 
 
-def _wrap(module, attr: str, transform: Callable):
-    """Patch ``module.attr`` with ``transform(original)``."""
-    original = getattr(module, attr)
-    return lambda: mock.patch.object(module, attr, transform(original))
+def _gelu_without_x_pdf(x, y, approximate):
+    """gelu'(x) = Φ(x): the product rule's x·φ(x) left out (the exact form; the tanh approximation stays right)."""
+    if approximate == "none":
+        return 0.5 * (1 + activations.erf(x / np.sqrt(2)))
+    return _GELU_DERIVATIVE(x, y, approximate)
 
 
-def _post(fn_transform):
-    """Post-process a function's result: f -> (lambda *a: g(f(*a), *a))."""
-    return lambda original: lambda *args, **kw: fn_transform(original(*args, **kw), *args, **kw)
+def _spread_like_mean(dy, cache):
+    """Max pooling's dX with every window's dY spread evenly over the window — mean pooling's backward, divisor
+    |K| — instead of routed to its maximum."""
+    geo = cache.geometry
+    return {"x": geo.fold_broadcast(dy / prod(geo.kernel))}
 
 
-def _backwards(names, transform):
-    """Wrap every public ``<name>_backward`` with ``transform(original)``."""
-    def patch():
-        stack = contextlib.ExitStack()
-        for name in names:
-            stack.enter_context(_wrap(manual_grads, f"{name}_backward", transform)())
-        return stack
-    return patch
-
-
-def _derivative(name: str, df: Callable):
-    act = activations.ACTIVATIONS[name]
-    return lambda: mock.patch.dict(activations.ACTIVATIONS, {name: replace(act, df=df)})
-
-
-def _floor_end_bins(n: int, o: int) -> np.ndarray:
+def _floor_end_bins(n: int, o: int) -> list[tuple[int, int]]:
     """Adaptive bins ending at floor((i+1)n/o) instead of ceil: the overlap between bins is lost."""
-    a = np.zeros((o, n))
+    bins = []
     for i in range(o):
         start = (i * n) // o
-        end = max(((i + 1) * n) // o, start + 1)
-        a[i, start:end] = 1.0 / (end - start)
-    return a
+        bins.append((start, max(((i + 1) * n) // o, start + 1)))
+    return bins
 
 
 def _shifted_crop(x, pads):
+    """The padding cropped off by one where there is any before: ``x[lo + 1 : n - hi + 1]``, dX shifted by one."""
     return x[(Ellipsis,) + tuple(slice(lo + 1, n - hi + 1) if lo else slice(lo, n - hi)
                                  for n, (lo, hi) in zip(x.shape[-len(pads):], pads))]
+
+
+def _stride_and_dilation_swapped(dz, x_padded, geo):
+    """The transposed convolution's dW = pad(dY) ⋆ X read with the stride and dilation of the convolution
+    exchanged: windows of the wrong geometry (where they run past pad(dY), the layer raises, as the student's
+    indexing would)."""
+    return _FILTER_GRADIENT(dz, x_padded, replace(geo, stride=geo.dilation, dilation=geo.stride))
+
+
+def _align_corners_inverted(n, o, mode, align_corners, scale_factor, dtype):
+    """A linear mode's matrix with align_corners taken the other way round (the nearest modes have none)."""
+    linear = not mode.startswith("nearest")
+    return _AXIS_MATRIX(n, o, mode, not align_corners if linear else align_corners, scale_factor, dtype)
+
+
+def _linear_weights_swapped(n, o, mode, align_corners, scale_factor, dtype):
+    """A linear mode's matrix with weight (1 - λ) on the far neighbour and λ on the near one."""
+    a = _AXIS_MATRIX(n, o, mode, align_corners, scale_factor, dtype)
+    if mode.startswith("nearest"):
+        return a
+    swapped = np.zeros_like(a)
+    for row in range(o):
+        cols = np.flatnonzero(a[row])
+        swapped[row, cols] = a[row, cols[::-1]]
+    return swapped
+
+
+def _nearest_rounded(n, o, mode, align_corners, scale_factor, dtype):
+    """'nearest' reading source index round(dst · n / o) instead of floor (nearest-exact and linear stay right)."""
+    if mode != "nearest":
+        return _AXIS_MATRIX(n, o, mode, align_corners, scale_factor, dtype)
+    dst = np.arange(o)
+    a = np.zeros((o, n))
+    a[dst, np.minimum(np.round(dst * (n / o)).astype(np.int64), n - 1)] = 1.0
+    return a
 
 
 def _reversed_rotation(a, g):
@@ -122,25 +191,14 @@ def _reversed_rotation(a, g):
     return a[..., ::-1] if m else a
 
 
-def _unpermuted_bank_grad(original):
-    def grad(dbank, w_shape, group):
-        identity = np.tile(np.arange(len(transform.GROUPS[group])), (len(transform.GROUPS[group]), 1))
-        with mock.patch.object(transform, "axis_permutations", lambda g: identity):
-            return original(dbank, w_shape, group)
-    return grad
-
-
-def _swap_linear_weights(original):
-    def matrix(n, o, mode, align_corners, scale_factor, dtype):
-        a = original(n, o, mode, align_corners, scale_factor, dtype)
-        if mode.startswith("nearest"):
-            return a
-        swapped = np.zeros_like(a)  # weight (1 - λ) on the far neighbour and λ on the near one
-        for row in range(o):
-            cols = np.flatnonzero(a[row])
-            swapped[row, cols] = a[row, cols[::-1]]
-        return swapped
-    return matrix
+def _transform_axis_not_permuted(grads, dz, cache):
+    """Group convolution's dW = Σ_g T_g⁻¹(dW_g) with slot h of every dW_g added to transform channel h instead of
+    g⁻¹h: the filters (O, C, |G|, k, k) treated as lifting filters of C·|G| channels. (Lifting: nothing to permute.)"""
+    if len(cache.w_shape) == 4:
+        return grads
+    o, c, order, kh, kw = cache.w_shape
+    bank = manual_grads.conv_backward(dz.reshape((dz.shape[0], -1) + dz.shape[3:]), cache.conv)["w"]
+    return {**grads, "w": transform.filter_bank_grad(bank, (o, c * order, kh, kw), cache.group).reshape(cache.w_shape)}
 
 
 # --- mistakes from real hand-ins (11-785 HW2P1, cs231n assignment 2) -----------------------
@@ -220,119 +278,112 @@ _SIZED_FROM_OUTPUT = "dX sized (H_out - 1)*s + K from the output: trailing rows 
 
 MUTANTS = [
     # --- convolution -----------------------------------------------------------------
-    Mutant("conv", "unflipped filter in dX", "dX", _lecture(CONV, flip=lambda w: w), CONV),
-    Mutant("conv", "stride ignored in dX (no zero-upsampling)", "dX",
-           _lecture(CONV, zero_upsample=lambda x, factor: x), CONV),
-    Mutant("conv", "padding not cropped from dX", "dX", _set(conv, "crop", lambda x, pads: x), CONV),
-    Mutant("conv", "padding cropped off by one", "dX", _set(conv, "crop", _shifted_crop), CONV),
-    Mutant("conv", "batch averaged in dW", "dW", _wrap(conv, "conv_filter_grad", _post(lambda dw, dz, *rest: dw / dz.shape[0])), CONV),
-    Mutant("conv", "kernel axes swapped in dW", "dW",
-           _wrap(conv, "conv_filter_grad", _post(lambda dw, dz, *rest: np.swapaxes(dw, -1, -2))), CONV),
-    Mutant("conv", "in/out channels not swapped in dX", "dX", _lecture(CONV, swap_in_out=lambda w, groups: w), CONV),
-    Mutant("conv", "bias gradient averaged over the batch", "db",
-           _wrap(conv, "bias_grad", _post(lambda db, dz: db / dz.shape[0])), CONV),
-    Mutant("conv", "dW from one sample of the batch", "dW",
-           _wrap(conv, "conv_filter_grad", lambda orig: lambda dz, x, geo, *cols, **kw: orig(dz[:1], x[:1], geo, **kw)),
-           CONV),
-    Mutant("conv", "dZ padded by K instead of K-1 in dX (dX shifted by one)", "dX",
+    Mutant("conv", "unflipped filter in dX", "x", _lecture(CONV, flip=lambda w: w), CONV),
+    Mutant("conv", "stride ignored in dX (no zero-upsampling)", "x", _lecture(CONV, zero_upsample=lambda x, factor: x), CONV),
+    Mutant("conv", "padding not cropped from dX", "x", _lecture(CONV, crop=lambda x, pads: x), CONV),
+    Mutant("conv", "padding cropped off by one", "x", _lecture(CONV, crop=_shifted_crop), CONV),
+    Mutant("conv", "batch averaged in dW", "w", _backwards(CONV, _gradient("w", lambda dw, dz, c: dw / dz.shape[0])), CONV),
+    Mutant("conv", "kernel axes swapped in dW", "w",
+           _backwards(CONV, _gradient("w", lambda dw, dz, c: np.swapaxes(dw, -1, -2))), CONV),
+    Mutant("conv", "in/out channels not swapped in dX", "x", _lecture(CONV, swap_in_out=lambda w, groups: w), CONV),
+    Mutant("conv", "bias gradient averaged over the batch", "b",
+           _backwards(CONV, _gradient("b", lambda db, dz, c: db / dz.shape[0])), CONV),
+    Mutant("conv", "dW from one sample of the batch", "w", _backwards(CONV, _first_sample_only("w")), CONV),
+    Mutant("conv", "dZ padded by K instead of K-1 in dX (dX shifted by one)", "x",
            _lecture(CONV, input_gradient=_dz_padded_by_k), CONV),
-    Mutant("conv", "dX cropped as dx_padded[p:-p]: empty when the padding is 0", "dX",
+    Mutant("conv", "dX cropped as dx_padded[p:-p]: empty when the padding is 0", "x",
            _lecture(CONV, crop=_crop_p_to_minus_p), CONV),
-    Mutant("conv", "'=' instead of '+=' in the dX scatter (overlapping windows overwrite)", "dX",
+    Mutant("conv", "'=' instead of '+=' in the dX scatter (overlapping windows overwrite)", "x",
            _lecture(CONV, input_gradient=_assigning_scatter_dx), CONV),
-    Mutant("conv", _HW_SWAPPED, "dX", _backwards(("conv2d",), _post(_hw_swapped)), ("conv2d",)),
-    Mutant("conv", _SIZED_FROM_OUTPUT, "dX", _backwards(("conv2d",), _post(_sized_from_output)), ("conv2d",)),
+    Mutant("conv", _HW_SWAPPED, "x", _backwards(("conv2d",), _post(_hw_swapped)), ("conv2d",)),
+    Mutant("conv", _SIZED_FROM_OUTPUT, "x", _backwards(("conv2d",), _post(_sized_from_output)), ("conv2d",)),
     # --- activations -----------------------------------------------------------------
-    Mutant("activation", "relu'(0) = 1", "dX", _derivative("relu", lambda x, y: x >= 0), ACTIVATIONS),
-    Mutant("activation", "sigmoid' = y(1 + y)", "dX", _derivative("sigmoid", lambda x, y: y * (1 + y)), ACTIVATIONS),
-    Mutant("activation", "tanh' = 1 - y", "dX", _derivative("tanh", lambda x, y: 1 - y), ACTIVATIONS),
-    Mutant("activation", "leaky_relu'(0) = 1", "dX",
-           _derivative("leaky_relu", lambda x, y, negative_slope: np.where(x >= 0, 1, negative_slope)), ACTIVATIONS),
-    Mutant("activation", "gelu' missing x * pdf(x)", "dX",
-           _derivative("gelu", lambda x, y, approximate: 0.5 * (1 + activations.erf(x / np.sqrt(2)))
-                       if approximate == "none" else activations._gelu_tanh_derivative(x)), ACTIVATIONS),
-    Mutant("activation", "elu'(x<0) = alpha", "dX", _derivative("elu", lambda x, y, alpha: np.where(x > 0, 1, alpha)),
+    Mutant("activation", "relu'(0) = 1", "x", _lecture(ACTIVATIONS, relu_derivative=lambda x, y: x >= 0), ACTIVATIONS),
+    Mutant("activation", "sigmoid' = y(1 + y)", "x", _lecture(ACTIVATIONS, sigmoid_derivative=lambda x, y: y * (1 + y)),
            ACTIVATIONS),
-    Mutant("activation", "sigmoid' = z(1 - z): on the input z instead of the output y", "dX",
-           _derivative("sigmoid", lambda x, y: x * (1 - x)), ACTIVATIONS),
-    Mutant("activation", "relu mask taken on the output with >= (y >= 0 is always true)", "dX",
-           _derivative("relu", lambda x, y: y >= 0), ACTIVATIONS),
+    Mutant("activation", "tanh' = 1 - y", "x", _lecture(ACTIVATIONS, tanh_derivative=lambda x, y: 1 - y), ACTIVATIONS),
+    Mutant("activation", "leaky_relu'(0) = 1", "x", _lecture(ACTIVATIONS, leaky_relu_derivative=lambda x, y, negative_slope:
+                                                             np.where(x >= 0, 1, negative_slope)), ACTIVATIONS),
+    Mutant("activation", "gelu' missing x * pdf(x)", "x", _lecture(ACTIVATIONS, gelu_derivative=_gelu_without_x_pdf),
+           ACTIVATIONS),
+    Mutant("activation", "elu'(x<0) = alpha", "x",
+           _lecture(ACTIVATIONS, elu_derivative=lambda x, y, alpha: np.where(x > 0, 1, alpha)), ACTIVATIONS),
+    Mutant("activation", "sigmoid' = z(1 - z): on the input z instead of the output y", "x",
+           _lecture(ACTIVATIONS, sigmoid_derivative=lambda x, y: x * (1 - x)), ACTIVATIONS),
+    Mutant("activation", "relu mask taken on the output with >= (y >= 0 is always true)", "x",
+           _lecture(ACTIVATIONS, relu_derivative=lambda x, y: y >= 0), ACTIVATIONS),
     # --- max pooling -----------------------------------------------------------------
-    Mutant("max pool", "'=' instead of '+=' for overlapping windows", "overlapping windows not accumulated",
-           _lecture(MAX_POOL, scatter_add=_assigning), MAX_POOL),
-    Mutant("max pool", "ties routed to the last maximum", "tie-convention mismatch",
-           _lecture(MAX_POOL, replaces=_ties_to_last), MAX_POOL),
-    Mutant("max pool", "padding not cropped from dX", "dX", _set(pooling, "crop", lambda x, pads: x), MAX_POOL),
-    Mutant("max pool", "gradient spread over the window like mean pooling", "dX",
-           _backwards(MAX_POOL, lambda orig: lambda dy, c: {"x": c.geometry.scatter(np.broadcast_to(
-               (dy / prod(c.geometry.kernel))[(Ellipsis,) + (None,) * len(c.geometry.kernel)],
-               dy.shape + c.geometry.kernel))}), MAX_POOL),
-    Mutant("max pool", _HW_SWAPPED, "dX", _backwards(("max_pool2d",), _post(_hw_swapped)), ("max_pool2d",)),
-    Mutant("max pool", _SIZED_FROM_OUTPUT, "dX", _backwards(("max_pool2d",), _post(_sized_from_output)), ("max_pool2d",)),
+    Mutant("max pool", "'=' instead of '+=' for overlapping windows", "x", _lecture(MAX_POOL, scatter_add=_assigning),
+           MAX_POOL, diagnosis="overlapping windows not accumulated"),
+    Mutant("max pool", "ties routed to the last maximum", "x", _lecture(MAX_POOL, replaces=_ties_to_last), MAX_POOL,
+           diagnosis="tie-convention mismatch"),
+    Mutant("max pool", "padding not cropped from dX", "x", _lecture(MAX_POOL, crop=lambda x, pads: x), MAX_POOL),
+    Mutant("max pool", "gradient spread over the window like mean pooling", "x",
+           _backwards(MAX_POOL, lambda original: _spread_like_mean), MAX_POOL),
+    Mutant("max pool", _HW_SWAPPED, "x", _backwards(("max_pool2d",), _post(_hw_swapped)), ("max_pool2d",)),
+    Mutant("max pool", _SIZED_FROM_OUTPUT, "x", _backwards(("max_pool2d",), _post(_sized_from_output)), ("max_pool2d",)),
     # --- mean pooling ----------------------------------------------------------------
-    Mutant("mean pool", "'=' instead of '+=' for overlapping windows", "dX", _lecture(MEAN_POOL, scatter_add=_assigning),
+    Mutant("mean pool", "'=' instead of '+=' for overlapping windows", "x", _lecture(MEAN_POOL, scatter_add=_assigning),
            MEAN_POOL),
-    Mutant("mean pool", "backward divides by the kernel size, ignoring padding rules", "dX",
+    Mutant("mean pool", "backward divides by the kernel size, ignoring padding rules", "x",
            _backwards(("avg_pool1d", "avg_pool2d"), lambda orig: lambda dy, c: orig(
                dy * c.divisor / prod(c.geometry.kernel), c)), MEAN_POOL),
-    Mutant("mean pool", "gradient not divided (sum-pool backward)", "dX",
+    Mutant("mean pool", "gradient not divided (sum-pool backward)", "x",
            _backwards(("avg_pool1d", "avg_pool2d"), lambda orig: lambda dy, c: orig(dy * c.divisor, c)), MEAN_POOL),
-    Mutant("mean pool", "adaptive bins end at floor instead of ceil", "Y", _set(pooling, "adaptive_bins", _floor_end_bins),
-           MEAN_POOL),
-    Mutant("mean pool", "2-d backward divides by k instead of k*k (the kernel height only)", "dX",
+    Mutant("mean pool", "adaptive bins end at floor instead of ceil", "out",
+           _lecture(ADAPTIVE_POOL, adaptive_bins=_floor_end_bins), MEAN_POOL),
+    Mutant("mean pool", "2-d backward divides by k instead of k*k (the kernel height only)", "x",
            _backwards(("avg_pool2d",), lambda orig: lambda dy, c: orig(
                dy, replace(c, divisor=np.asarray(c.geometry.kernel[0], dtype=c.divisor.dtype)))), ("avg_pool2d",)),
-    Mutant("mean pool", _HW_SWAPPED, "dX", _backwards(("avg_pool2d",), _post(_hw_swapped)), ("avg_pool2d",)),
+    Mutant("mean pool", _HW_SWAPPED, "x", _backwards(("avg_pool2d",), _post(_hw_swapped)), ("avg_pool2d",)),
     # --- transposed conv / resampling ------------------------------------------------
-    Mutant("transposed conv / resampling", "transposed conv dX with flipped filters", "dX",
-           _wrap(transposed_conv, "correlate", lambda orig: lambda x, w, *a, **k: orig(x, conv.flip_spatial(w), *a, **k)),
-           RESAMPLING),
-    Mutant("transposed conv / resampling", "transposed conv dW with stride and dilation not exchanged", "dW",
-           _wrap(transposed_conv, "conv_filter_grad", lambda orig: lambda dz, xp, geo, *reused_windows: orig(
-               dz, xp, replace(geo, stride=geo.dilation, dilation=geo.stride))), RESAMPLING),  # windows of the wrong geometry
-    Mutant("transposed conv / resampling", "downsample backward puts gradient at odd phase", "dX",
+    Mutant("transposed conv / resampling", "transposed conv dX with flipped filters", "x",
+           _backwards(CONV_TRANSPOSE, lambda orig: lambda dy, c: {
+               **orig(dy, c), "x": orig(dy, replace(c, w=lecture.flip(c.w)))["x"]}), RESAMPLING),
+    Mutant("transposed conv / resampling", "transposed conv dW with stride and dilation not exchanged", "w",
+           _lecture(CONV_TRANSPOSE, filter_gradient=_stride_and_dilation_swapped), RESAMPLING),
+    Mutant("transposed conv / resampling", "downsample backward puts gradient at odd phase", "x",
            _backwards(("downsample1d", "downsample2d"), lambda orig: lambda dy, c: {"x": np.roll(orig(dy, c)["x"], 1, axis=-1)}),
            RESAMPLING),
-    Mutant("transposed conv / resampling", "upsample backward sums each factor-block instead of decimating", "dX",
-           _backwards(("upsample1d", "upsample2d"), lambda orig: lambda dy, c: {"x": orig(dy + np.roll(dy, -1, axis=-1), c)["x"]}),
-           RESAMPLING),
+    Mutant("transposed conv / resampling", "upsample backward sums each factor-block instead of decimating", "x",
+           _backwards(("upsample1d", "upsample2d"),
+                      lambda orig: lambda dy, c: {"x": orig(dy + np.roll(dy, -1, axis=-1), c)["x"]}), RESAMPLING),
     # --- interpolation ---------------------------------------------------------------
-    Mutant("interpolation", "align_corners phase inverted", "Y",
-           _wrap(interpolation, "axis_matrix", lambda orig: lambda n, o, mode, align, sf, dt: orig(
-               n, o, mode, not align if not mode.startswith("nearest") else align, sf, dt)), INTERPOLATION),
-    Mutant("interpolation", "linear weights swapped between neighbours", "Y",
-           _wrap(interpolation, "axis_matrix", _swap_linear_weights), INTERPOLATION),
-    Mutant("interpolation", "backward uses the forward matrix instead of its transpose pattern (first axis only)", "dX",
+    Mutant("interpolation", "align_corners phase inverted", "out", _lecture(INTERPOLATION, axis_matrix=_align_corners_inverted),
+           INTERPOLATION),
+    Mutant("interpolation", "linear weights swapped between neighbours", "out",
+           _lecture(INTERPOLATION, axis_matrix=_linear_weights_swapped), INTERPOLATION),
+    Mutant("interpolation", "backward uses the forward matrix instead of its transpose pattern (first axis only)", "x",
            _backwards(INTERPOLATION, lambda orig: lambda dy, c: {"x": orig(dy, replace(c, matrices=tuple(
                np.fliplr(np.flipud(a)) if i == 0 else a for i, a in enumerate(c.matrices))))["x"]}), INTERPOLATION),
-    Mutant("interpolation", "nearest uses round instead of floor", "Y",
-           _wrap(interpolation, "_nearest_index", lambda orig: lambda dst, n, o, sf, exact: np.minimum(
-               np.round(dst * (n / o)).astype(np.int64), n - 1) if not exact else orig(dst, n, o, sf, exact)), INTERPOLATION),
+    Mutant("interpolation", "nearest uses round instead of floor", "out", _lecture(INTERPOLATION, axis_matrix=_nearest_rounded),
+           INTERPOLATION),
     # --- transform-invariant -----------------------------------------------------------
-    Mutant("transform", "reversed rotation direction when accumulating dW", "dW",
-           _set(transform, "inverse_transform", _reversed_rotation), TRANSFORM),
-    Mutant("transform", "dW not inverse-transformed (sum of per-transform gradients)", "dW",
-           _set(transform, "inverse_transform", lambda a, g: a), TRANSFORM),
-    Mutant("transform", "group conv dW not permuted back along the transform axis", "dW",
-           _wrap(transform, "filter_bank_grad", _unpermuted_bank_grad), TRANSFORM),
-    Mutant("transform", "pooling over transforms routes ties to the last maximum", "dX",
+    Mutant("transform", "reversed rotation direction when accumulating dW", "w",
+           _lecture(TRANSFORM_CONV, inverse_transform=_reversed_rotation), TRANSFORM),
+    Mutant("transform", "dW not inverse-transformed (sum of per-transform gradients)", "w",
+           _lecture(TRANSFORM_CONV, inverse_transform=lambda a, g: a), TRANSFORM),
+    Mutant("transform", "group conv dW not permuted back along the transform axis", "w",
+           _backwards(TRANSFORM_CONV, _post(_transform_axis_not_permuted)), TRANSFORM),
+    Mutant("transform", "pooling over transforms routes ties to the last maximum", "x",
            _lecture(("transform_max_pool",), replaces=_ties_to_last), TRANSFORM),
-    Mutant("transform", "mean over transforms not divided by the group order", "dX",
+    Mutant("transform", "mean over transforms not divided by the group order", "x",
            _backwards(("transform_avg_pool",), lambda orig: lambda dy, c: orig(dy * c.shape[2], c)), TRANSFORM),
     # --- depthwise -------------------------------------------------------------------
-    Mutant("depthwise", "depthwise dW summed over the channel multiplier", "dW",
-           _backwards(("depthwise_conv1d", "depthwise_conv2d"), lambda orig: lambda dy, c: {
-               **orig(dy, c), "w": np.broadcast_to(orig(dy, c)["w"].sum(0, keepdims=True), c.w.shape).copy()}), DEPTHWISE),
-    Mutant("depthwise", "bias gradient from the first sample only", "db",
-           _wrap(conv, "bias_grad", _post(lambda db, dz: dz[:1].sum(axis=(0,) + tuple(range(2, dz.ndim))))), DEPTHWISE),
-    Mutant("depthwise", "separable: pointwise dW averaged over the batch", "dw_pw",
-           _backwards(("separable_conv1d", "separable_conv2d"), lambda orig: lambda dy, c: {
-               **orig(dy, c), "w_pw": orig(dy, c)["w_pw"] / dy.shape[0]}), DEPTHWISE),
-    Mutant("depthwise", "unflipped filter in dX", "dX", _lecture(DEPTHWISE, flip=lambda w: w), DEPTHWISE),
+    Mutant("depthwise", "depthwise dW summed over the channel multiplier", "w",
+           _backwards(("depthwise_conv1d", "depthwise_conv2d"), _gradient(
+               "w", lambda dw, dy, c: np.broadcast_to(dw.sum(0, keepdims=True), c.w.shape).copy())), DEPTHWISE),
+    Mutant("depthwise", "bias gradient from the first sample only", "b",
+           _backwards(DEPTHWISE, _first_sample_only("b", "b_dw", "b_pw")), DEPTHWISE),
+    Mutant("depthwise", "separable: pointwise dW averaged over the batch", "w_pw",
+           _backwards(("separable_conv1d", "separable_conv2d"), _gradient("w_pw", lambda dw, dy, c: dw / dy.shape[0])),
+           DEPTHWISE),
+    Mutant("depthwise", "unflipped filter in dX", "x", _lecture(DEPTHWISE, flip=lambda w: w), DEPTHWISE),
 ]
 
 
 @contextlib.contextmanager
 def applied(mutant: Mutant):
+    """``mutant``'s mistake planted in manual_grads while the block runs."""
     with mutant.patch():
         yield

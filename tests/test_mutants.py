@@ -6,6 +6,7 @@ import collections
 import manual_grads
 import pytest
 
+from reference.compare import gradient_label
 from reference.harness import run_case
 from reference.registry import SPECS
 
@@ -23,28 +24,30 @@ def failures(ops, base_seed: int, diagnose: bool = False):
                 yield result
 
 
-def first_failure(ops, base_seed: int, naming: str = ""):
-    """The first failing result whose report names ``naming`` (else the first failure, else None)."""
+def first_failure(ops, base_seed: int, naming: list[str], diagnose: bool = False):
+    """The first failing result whose report says everything in ``naming`` (else the first failure, else None)."""
     first = None
-    for result in failures(ops, base_seed, diagnose=" " in naming and not naming.startswith("FAILED in")):
+    for result in failures(ops, base_seed, diagnose):
         first = first or result
-        if naming in result.report():
+        if all(text in result.report() for text in naming):
             return result
     return first
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[f"{m.family}:{m.name}" for m in MUTANTS])
 def test_mutant_is_caught(mutant, base_seed):
+    naming = _naming(mutant)
     with applied(mutant):
-        failure = first_failure(mutant.ops, base_seed, naming=_label(mutant))
+        failure = first_failure(mutant.ops, base_seed, naming, diagnose=bool(mutant.diagnosis))
     KILLS[mutant.family].append(failure is not None)
     assert failure is not None, f"mutant survived the {mutant.family} suite: {mutant.name}"
     report = failure.report()
-    assert _label(mutant) in report and failure.case.describe() in report, report
+    assert all(text in report for text in naming) and failure.case.describe() in report, report
     correct = run_case(failure.case, manual_grads, base_seed, diagnose=False)
     assert correct.ok, f"the case that caught the mutant fails for the correct layer too:\n{correct.report()}"
 
 
-def _label(mutant) -> str:
-    """What the report must say: 'FAILED in dX' (a gradient) or the diagnosis' name."""
-    return mutant.expect if " " in mutant.expect else f"FAILED in {mutant.expect}"
+def _naming(mutant) -> list[str]:
+    """What the report must say: 'FAILED in <the corrupted gradient>' (e.g. 'FAILED in dX'), and the name the
+    op's diagnosis gives the failure where the mutant expects one (e.g. 'tie-convention mismatch')."""
+    return [f"FAILED in {gradient_label(mutant.gradient)}"] + ([mutant.diagnosis] if mutant.diagnosis else [])

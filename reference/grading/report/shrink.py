@@ -51,7 +51,6 @@ MAX_ROUNDS = 40
 # op diagnoses (reference.diagnosis) that are not catalogue names: the same one must hold for the smaller case
 HEADS = ("overlapping windows not accumulated", "gradient routed to every tied maximum", "tie-convention mismatch",
          "convention at x = 0", "right only to float32 precision")
-LABEL_TO_NAME = {"dX": "x", "dW": "w", "db": "b", "Y": "out"}
 
 
 @dataclass
@@ -178,9 +177,8 @@ def target_gradient(result: CaseResult) -> str:
 
     for name in mistake_names(result.diagnosis):
         mutant = next(m for m in MUTANTS if m.name == name)
-        wanted = LABEL_TO_NAME.get(mutant.expect, "x" if mutant.expect in HEADS or "windows" in mutant.expect else "")
-        if wanted in failing:
-            return wanted
+        if mutant.gradient in failing:
+            return mutant.gradient
     if "out" in failing:
         return "out"
     return failing[0] if failing else "error"
