@@ -105,23 +105,22 @@ def _windows_overlap(nd, kernel_size, stride, dilation, **_) -> bool:
 def known_mistakes(case: Case, oracle, grads: dict, failing: list[str]) -> list[str]:
     """Names of catalogued mistakes (reference.mutants) that reproduce the failing gradients exactly.
 
-    Each mutant of the op is replayed on manual_grads with the case's inputs and
-    upstream gradient; it is named when every failing gradient of the
-    implementation matches the mutant's within the tolerance.
+    Each mutant of the op (an implementation of its own: manual_grads making that
+    mistake) is replayed with the case's inputs and upstream gradient; it is named
+    when every failing gradient of the implementation matches the mutant's within
+    the tolerance.
     """
-    import manual_grads
-
     from .mutants import MUTANTS
 
     names = []
     for mutant in MUTANTS:
         if case.op not in mutant.ops:
             continue
+        impl = mutant.implementation
         try:
-            with mutant.patch():
-                arrays = [None if a is None else a.copy() for a in oracle.inputs.values()]
-                _, cache = getattr(manual_grads, f"{case.op}_forward")(*arrays, **case.config)
-                wrong = getattr(manual_grads, f"{case.op}_backward")(oracle.upstream.copy(), cache)
+            arrays = [None if a is None else a.copy() for a in oracle.inputs.values()]
+            _, cache = getattr(impl, f"{case.op}_forward")(*arrays, **case.config)
+            wrong = getattr(impl, f"{case.op}_backward")(oracle.upstream.copy(), cache)
         except Exception:
             continue
         if all(isinstance(grads.get(n), np.ndarray) and n in wrong and np.shape(wrong[n]) == grads[n].shape

@@ -1,13 +1,16 @@
 """A catalogue of realistic planted mistakes ("mutants") in manual_grads.
 
-Each mutant is one named slip a student makes, planted while a check runs (:func:`applied`) in one of two
-ways — never by patching a module of manual_grads' fast paths:
+Each mutant is one named slip a student makes. It is an implementation of its own
+(:attr:`Mutant.implementation`: manual_grads with the affected ``<op>_forward`` / ``<op>_backward`` replaced),
+passed to the harness like a student's hand-in; manual_grads itself is never patched. The mistake is made in
+one of two ways:
 
 * in the lecture's forms of the ops (:func:`_lecture`): one helper of :mod:`manual_grads.lecture` written
   wrong — a step of dX = crop(upsample(dZ) (*) flip(W)) (or that dX computed the student's way), the crop,
   the running maximum that remembers pidx, the '+=' of ``dX[pidx] += dY`` or of the mean-pool spread, a
   derivative, the adaptive bins, an interpolation matrix, T_g⁻¹ — with the lecture's ops standing in for
-  manual_grads' public ``<op>_forward`` / ``<op>_backward``;
+  the public ``<op>_forward`` / ``<op>_backward`` (the helper is replaced in :mod:`manual_grads.lecture` only
+  while one of those runs);
 * or around manual_grads' public ``<op>_backward`` (:func:`_backwards`): its gradients post-processed
   (averaged, transposed, cut to a wrong shape, ...) or recomputed from a changed upstream gradient or cache.
 
@@ -21,7 +24,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, replace
 from math import prod
-from typing import Callable, ContextManager
+from typing import Callable, Mapping
 from unittest import mock
 
 import numpy as np
@@ -54,33 +57,54 @@ class Mutant:
     family: str
     name: str  # the catalogue name a diagnosis gives ("probably: <name>")
     gradient: str  # the gradient it corrupts: 'x', 'w', 'b', 'w_pw', ...; 'out' for the forward output
-    patch: Callable[[], ContextManager]  # plants the mistake while the context it returns is open
+    functions: Mapping[str, Callable]  # the public functions that make the mistake: '<op>_forward' -> function
     ops: tuple[str, ...]  # the ops whose cases must catch it
     diagnosis: str = ""  # the name an op's diagnosis gives the failure, where one recognises it
 
-
-def _replacing(*replacements) -> Callable[[], ContextManager]:
-    """A patch: for every ``(module, {attribute: value})`` of ``replacements``, those attributes replaced."""
-    def patch():
-        with contextlib.ExitStack() as stack:  # a replacement that cannot be made undoes those made before it
-            for module, values in replacements:
-                for attr, value in values.items():
-                    stack.enter_context(mock.patch.object(module, attr, value))
-            return stack.pop_all()
-    return patch
+    @property
+    def implementation(self) -> "Implementation":
+        """manual_grads making this mistake: what the harness, the diagnosis and the tests run."""
+        return Implementation(self.name, self.functions)
 
 
-def _lecture(ops, **helpers):
-    """The lecture's forms of ``ops`` (:mod:`manual_grads.lecture`) in the place of manual_grads' public
-    ``<op>_forward`` and ``<op>_backward``, with the lecture's ``helpers`` replaced by the values given: one
-    formula of the lecture written wrong. (Forward and backward both: the lecture's backward needs its own cache.)"""
-    stand_ins = {f"{op}_{stage}": getattr(lecture, f"{op}_{stage}") for op in ops for stage in ("forward", "backward")}
-    return _replacing((lecture, helpers), (manual_grads, stand_ins))
+class Implementation:
+    """manual_grads with some of its public functions replaced (an implementation ``run_case`` accepts)."""
+
+    def __init__(self, mistake: str, functions: Mapping[str, Callable]):
+        self.__name__ = f"manual_grads with the mistake {mistake!r}"
+        self._functions = dict(functions)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._functions[name] if name in self._functions else getattr(manual_grads, name)
 
 
-def _backwards(ops, wrap: Callable):
-    """manual_grads' public ``<op>_backward`` of every op in ``ops`` replaced by ``wrap(original)``."""
-    return _replacing((manual_grads, {f"{op}_backward": wrap(getattr(manual_grads, f"{op}_backward")) for op in ops}))
+def _with_lecture_helpers(function: Callable, helpers: Mapping[str, Callable]) -> Callable:
+    """``function`` run with the helpers of :mod:`manual_grads.lecture` named in ``helpers`` replaced."""
+    def call(*args, **kwargs):
+        with contextlib.ExitStack() as stack:
+            for attr, value in helpers.items():
+                stack.enter_context(mock.patch.object(lecture, attr, value))
+            return function(*args, **kwargs)
+    call.__name__ = function.__name__
+    return call
+
+
+def _lecture(ops, **helpers) -> dict[str, Callable]:
+    """The lecture's forms of ``ops`` (:mod:`manual_grads.lecture`) as ``<op>_forward`` and ``<op>_backward``,
+    with the lecture's ``helpers`` replaced by the values given: one formula of the lecture written wrong.
+    (Forward and backward both: the lecture's backward needs its own cache.)"""
+    missing = [name for name in helpers if not callable(getattr(lecture, name, None))]
+    if missing:
+        raise AttributeError(f"manual_grads.lecture has no helper {missing}")
+    return {f"{op}_{stage}": _with_lecture_helpers(getattr(lecture, f"{op}_{stage}"), helpers)
+            for op in ops for stage in ("forward", "backward")}
+
+
+def _backwards(ops, wrap: Callable) -> dict[str, Callable]:
+    """manual_grads' public ``<op>_backward`` of every op in ``ops`` as ``wrap(original)``."""
+    return {f"{op}_backward": wrap(getattr(manual_grads, f"{op}_backward")) for op in ops}
 
 
 def _post(fix: Callable):
@@ -106,7 +130,7 @@ def _first_sample_only(*names: str):
     return backward_of
 
 
-# the lecture's own helpers, which the mistakes below call (the names are replaced while a mutant is applied)
+# the lecture's own helpers, which the mistakes below call (the names are replaced while a mutant's functions run)
 _FILTER_GRADIENT, _AXIS_MATRIX, _GELU_DERIVATIVE = lecture.filter_gradient, lecture.axis_matrix, lecture.gelu_derivative
 
 
@@ -380,10 +404,3 @@ MUTANTS = [
            DEPTHWISE),
     Mutant("depthwise", "unflipped filter in dX", "x", _lecture(DEPTHWISE, flip=lambda w: w), DEPTHWISE),
 ]
-
-
-@contextlib.contextmanager
-def applied(mutant: Mutant):
-    """``mutant``'s mistake planted in manual_grads while the block runs."""
-    with mutant.patch():
-        yield

@@ -5,40 +5,48 @@ import collections
 
 import manual_grads
 import pytest
+from manual_grads import lecture
 
 from reference.compare import gradient_label
 from reference.harness import run_case
 from reference.registry import SPECS
 
-from reference.mutants import MUTANTS, applied
+from reference.mutants import MUTANTS
 
 KILLS: dict[str, list[bool]] = collections.defaultdict(list)
 
 
-def failures(ops, base_seed: int, diagnose: bool = False):
-    """Failing results over the default grids of ``ops``, lazily, in grid order."""
+def failures(impl, ops, base_seed: int, diagnose: bool = False):
+    """``impl``'s failing results over the default grids of ``ops``, lazily, in grid order."""
     for op in ops:
         for case in SPECS[op].grid(False):
-            result = run_case(case, manual_grads, base_seed, diagnose=diagnose)
+            result = run_case(case, impl, base_seed, diagnose=diagnose)
             if not result.ok:
                 yield result
 
 
-def first_failure(ops, base_seed: int, naming: list[str], diagnose: bool = False):
+def first_failure(impl, ops, base_seed: int, naming: list[str], diagnose: bool = False):
     """The first failing result whose report says everything in ``naming`` (else the first failure, else None)."""
     first = None
-    for result in failures(ops, base_seed, diagnose):
+    for result in failures(impl, ops, base_seed, diagnose):
         first = first or result
         if all(text in result.report() for text in naming):
             return result
     return first
 
 
+def test_mutants_leave_manual_grads_and_the_lecture_as_they_were(base_seed):
+    """A mutant is an implementation of its own: running every one leaves manual_grads and the lecture unchanged."""
+    before = {module: dict(vars(module)) for module in (manual_grads, lecture)}
+    for mutant in MUTANTS:
+        run_case(SPECS[mutant.ops[0]].grid(False)[0], mutant.implementation, base_seed, diagnose=False)
+    assert all(vars(module) == attrs for module, attrs in before.items())
+
+
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[f"{m.family}:{m.name}" for m in MUTANTS])
 def test_mutant_is_caught(mutant, base_seed):
     naming = _naming(mutant)
-    with applied(mutant):
-        failure = first_failure(mutant.ops, base_seed, naming, diagnose=bool(mutant.diagnosis))
+    failure = first_failure(mutant.implementation, mutant.ops, base_seed, naming, diagnose=bool(mutant.diagnosis))
     KILLS[mutant.family].append(failure is not None)
     assert failure is not None, f"mutant survived the {mutant.family} suite: {mutant.name}"
     report = failure.report()

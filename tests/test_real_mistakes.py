@@ -3,9 +3,8 @@
 For every such mutant, one case that exposes it: with the mistake applied, the case fails in the gradient the
 mutant corrupts, and ``reference.diagnosis.known_mistakes`` (which replays the catalogue on the same inputs)
 names it among the "probably:" findings — also when the gradient has the wrong shape (empty, H and W swapped,
-trailing rows missing). It is checked twice: as the brief's ``run_case(case, manual_grads, ...)`` inside the
-patch, and as grading sees it — a separate implementation that makes the mistake, the catalogue replayed on
-the clean manual_grads.
+trailing rows missing). The mutant runs as grading sees a hand-in: an implementation of its own that makes the
+mistake (``Mutant.implementation``), the catalogue replayed beside it on the clean manual_grads.
 """
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ import pytest
 from reference.cases import Case
 from reference.compare import gradient_label
 from reference.harness import run_case
-from reference.mutants import MUTANTS, applied
+from reference.mutants import MUTANTS
 
 
 def _conv2d(x, w, bias=True, **config) -> Case:
@@ -52,23 +51,6 @@ EXPOSING = {
 }
 
 
-class Student:
-    """An implementation that makes ``mutant``'s mistake: manual_grads with the mutant applied only while its
-    own ``<op>_forward`` / ``<op>_backward`` run, so the diagnosis replays the catalogue on clean manual_grads."""
-
-    def __init__(self, mutant):
-        self.mutant = mutant
-
-    def __getattr__(self, name):
-        if not name.endswith(("_forward", "_backward")):
-            raise AttributeError(name)
-
-        def call(*args, **kwargs):
-            with applied(self.mutant):
-                return getattr(manual_grads, name)(*args, **kwargs)
-        return call
-
-
 def _mutant(family, name):
     return next(m for m in MUTANTS if (m.family, m.name) == (family, name))
 
@@ -78,12 +60,7 @@ def test_diagnosis_names_the_real_mistake(key, base_seed):
     mutant, case = _mutant(*key), EXPOSING[key]
     assert case.op in mutant.ops
     assert run_case(case, manual_grads, base_seed, diagnose=False).ok, "the exposing case fails for the correct layer"
-    with applied(mutant):
-        result = run_case(case, manual_grads, base_seed, diagnose=True)
+    result = run_case(case, mutant.implementation, base_seed, diagnose=True)
     assert not result.ok, f"the case does not expose {mutant.name!r}"
-    failed_in = f"FAILED in {gradient_label(mutant.gradient)}"
-    assert failed_in in result.report(), result.report()
+    assert f"FAILED in {gradient_label(mutant.gradient)}" in result.report(), result.report()
     assert mutant.name in result.diagnosis, result.report()
-    graded = run_case(case, Student(mutant), base_seed, diagnose=True)
-    assert failed_in in graded.report(), graded.report()
-    assert mutant.name in graded.diagnosis, graded.report()
