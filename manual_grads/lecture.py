@@ -165,6 +165,11 @@ def conv_padding(padding, kernel, dilation) -> Pads:
     return tuple((p, p) for p in per_axis(padding, len(kernel)))
 
 
+def padded_size(size, pads: Pads) -> tuple[int, ...]:
+    """The size of an input of ``size`` with ``pads`` (before, after) zeros added along each axis."""
+    return tuple(n + lo + hi for n, (lo, hi) in zip(size, pads))
+
+
 def conv_geometry(x_shape, w_shape, stride, padding, dilation, groups) -> ConvGeometry:
     """The geometry of convolving an input of ``x_shape`` with filters of ``w_shape``."""
     nd = len(w_shape) - 2
@@ -174,7 +179,7 @@ def conv_geometry(x_shape, w_shape, stride, padding, dilation, groups) -> ConvGe
     if padding == "same" and max(stride) > 1:
         raise ValueError("padding='same' is only defined for stride 1")
     pads = conv_padding(padding, kernel, dilation)
-    padded = tuple(n + lo + hi for n, (lo, hi) in zip(x_shape[2:], pads))
+    padded = padded_size(x_shape[2:], pads)
     return ConvGeometry(stride, dilation, pads, int(groups), kernel, padded)
 
 
@@ -413,6 +418,11 @@ class PoolWindows:
     size: tuple[int, ...]
     out: tuple[int, ...]
 
+    @property
+    def padded(self) -> tuple[int, ...]:
+        """The size of the padded input the windows are read from."""
+        return padded_size(self.size, self.pads)
+
     def window(self, t: tuple[int, ...]) -> tuple:
         """Index of window ``t`` in the padded input: positions ``t·s + i·d`` for ``i < K``."""
         return (Ellipsis,) + tuple(slice(ti * s, ti * s + d * (k - 1) + 1, d)
@@ -482,7 +492,7 @@ def max_pool_backward(dy, cache: MaxPoolCache) -> dict[str, np.ndarray]:
     """
     dy = np.asarray(dy)
     win = cache.windows
-    dx_padded = np.zeros(dy.shape[:2] + tuple(n + lo + hi for n, (lo, hi) in zip(win.size, win.pads)), dtype=dy.dtype)
+    dx_padded = np.zeros(dy.shape[:2] + win.padded, dtype=dy.dtype)
     samples, channels = np.indices(dy.shape[:2])
     for t in np.ndindex(*win.out):
         offset = np.unravel_index(cache.pidx[(Ellipsis,) + t], win.kernel)
@@ -539,8 +549,7 @@ def avg_pool_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False, co
             lo, hi = (0, n + 2 * p) if count_include_pad else (p, p + n)
             counted *= max(0, min(ti * s + k, hi) - max(ti * s, lo))
         divisor[t] = counted
-    padded = tuple(n + lo + hi for n, (lo, hi) in zip(win.size, win.pads))
-    return _mean_over_windows(x, windows, divisor, padded, win.pads)
+    return _mean_over_windows(x, windows, divisor, win.padded, win.pads)
 
 
 def adaptive_bins(size: int, out: int) -> list[tuple[int, int]]:

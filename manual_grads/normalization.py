@@ -23,6 +23,8 @@ from typing import Optional
 
 import numpy as np
 
+from .slabs import map_slabs
+
 __all__ = [  # this module's part of the public API (manual_grads/__init__.py collects it)
     "batch_norm2d_backward",
     "batch_norm2d_forward",
@@ -49,9 +51,21 @@ def _count(x: np.ndarray) -> int:
     return x.shape[0] * x.shape[2] * x.shape[3]
 
 
-def _channel_sum(a: np.ndarray) -> np.ndarray:
-    """Σ over a channel's M elements, shaped (1, C, 1, 1)."""
-    return a.sum(axis=_AXES, keepdims=True)
+def _channel_sums(body, x: np.ndarray) -> np.ndarray:
+    """Σ over the batch slabs of ``body(rows)`` (each a per-channel partial sum, shaped (C,)), added in slab order
+    (so the same on any number of threads), shaped (1, C, 1, 1)."""
+    parts = map_slabs(body, x.shape[0], x[:1].nbytes) or [np.zeros(x.shape[1], x.dtype)]  # an empty batch: 0
+    return np.sum(parts, axis=0, dtype=x.dtype).reshape(1, -1, 1, 1)
+
+
+def _summed(a: np.ndarray) -> np.ndarray:
+    """Σ of ``a`` (N, C, H, W) over its batch and spatial axes, per channel."""
+    return a.reshape(a.shape[0], a.shape[1], -1).sum(axis=(0, 2))
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Σ of ``a · b`` over the batch and spatial axes, per channel (without the product's temporary)."""
+    return np.einsum("ncs,ncs->c", a.reshape(a.shape[0], a.shape[1], -1), b.reshape(b.shape[0], b.shape[1], -1))
 
 
 def _check(x: np.ndarray, w, b) -> None:
@@ -65,31 +79,62 @@ def _check(x: np.ndarray, w, b) -> None:
 
 
 def batch_norm2d_forward(x, w=None, b=None, eps: float = 1e-5):
-    """Y = γ·(X − μ)/σ + β with the batch mean μ and biased variance of each channel, σ = sqrt(var + eps)."""
+    """Y = γ·(X − μ)/σ + β with the batch mean μ and biased variance of each channel, σ = sqrt(var + eps).
+
+    Slab by slab of the batch on the slab pool (:func:`manual_grads.slabs.map_slabs`): Σx, then Σ(x − μ)², then
+    x̂ and Y."""
     x = np.asarray(x)
     _check(x, w, b)
-    m = x.dtype.type(max(_count(x), 1))  # M = 0: every sum is empty (0), the output empty
-    centred = x - _channel_sum(x) / m
-    var = _channel_sum(centred * centred) / m
-    inv_sigma = (1 / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype, copy=False)
-    x_hat = centred * inv_sigma
-    w = None if w is None else np.asarray(w)
-    y = x_hat if w is None else x_hat * _per_channel(w)
-    if b is not None:
-        y = y + _per_channel(np.asarray(b))
-    return y.astype(x.dtype, copy=False), BatchNormCache(x_hat, inv_sigma, w, b is not None)
+    dtype = x.dtype
+    m = dtype.type(max(_count(x), 1))  # M = 0: every sum is empty (0), the output empty
+    mean = _channel_sums(lambda rows: _summed(x[rows]), x) / m
+
+    def squares(rows):
+        centred = x[rows] - mean
+        return _dot(centred, centred)
+
+    var = _channel_sums(squares, x) / m
+    inv_sigma = (1 / np.sqrt(var + dtype.type(eps))).astype(dtype, copy=False)
+    gamma = None if w is None else _per_channel(np.asarray(w)).astype(dtype, copy=False)
+    beta = None if b is None else _per_channel(np.asarray(b)).astype(dtype, copy=False)
+    x_hat, y = np.empty_like(x), np.empty_like(x)
+
+    def normalise(rows):
+        x_hat_rows, y_rows = x_hat[rows], y[rows]
+        np.multiply(np.subtract(x[rows], mean, out=x_hat_rows), inv_sigma, out=x_hat_rows)
+        if gamma is None:
+            y_rows[...] = x_hat_rows
+        else:
+            np.multiply(x_hat_rows, gamma, out=y_rows)
+        if beta is not None:
+            y_rows += beta
+
+    map_slabs(normalise, x.shape[0], x[:1].nbytes)
+    return y, BatchNormCache(x_hat, inv_sigma, None if w is None else np.asarray(w), b is not None)
 
 
 def batch_norm2d_backward(dy, cache: BatchNormCache) -> dict[str, np.ndarray]:
-    """dX = (γ/σ)/M · (M·dY − ΣdY − X̂·Σ(dY·X̂)); dγ = Σ dY·X̂ and dβ = Σ dY, per channel."""
+    """dX = (γ/σ)/M · (M·dY − ΣdY − X̂·Σ(dY·X̂)); dγ = Σ dY·X̂ and dβ = Σ dY, per channel.
+
+    dX is evaluated as (γ/σ)·dY − (γ/σ)/M·ΣdY − ((γ/σ)/M·Σ(dY·X̂))·X̂ (the same terms, each per-channel factor
+    applied once), slab by slab of the batch on the slab pool."""
     dy = np.asarray(dy)
     x_hat, dtype = cache.x_hat, cache.x_hat.dtype
     m = dtype.type(max(_count(x_hat), 1))  # M = 0: dX is empty and dγ, dβ are zeros
-    sum_dy = _channel_sum(dy)
-    sum_dy_xhat = _channel_sum(dy * x_hat)
+    sum_dy = _channel_sums(lambda rows: _summed(dy[rows]), dy)
+    sum_dy_xhat = _channel_sums(lambda rows: _dot(dy[rows], x_hat[rows]), dy)
     scale = cache.inv_sigma if cache.w is None else cache.inv_sigma * _per_channel(cache.w)
-    dx = (scale / m) * (m * dy - sum_dy - x_hat * sum_dy_xhat)
-    grads = {"x": dx.astype(dtype, copy=False)}
+    along_x_hat, offset = (scale / m * sum_dy_xhat).astype(dtype), (scale / m * sum_dy).astype(dtype)
+    scale = scale.astype(dtype, copy=False)
+    dx = np.empty(x_hat.shape, dtype)
+
+    def gradient(rows):
+        np.multiply(dy[rows], scale, out=dx[rows])
+        dx[rows] -= offset
+        dx[rows] -= x_hat[rows] * along_x_hat
+
+    map_slabs(gradient, dy.shape[0], dy[:1].nbytes)
+    grads = {"x": dx}
     if cache.w is not None:
         grads["w"] = sum_dy_xhat.reshape(-1).astype(dtype, copy=False)
     if cache.has_b:
