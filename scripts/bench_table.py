@@ -106,8 +106,14 @@ def main():
     args = p.parse_args()
     runs = []
     for path in args.json:
-        with open(path) as f:
-            runs.append(json.load(f))
+        try:
+            with open(path) as f:
+                run = json.load(f)
+            if not isinstance(run, dict) or not isinstance(run.get("benchmarks"), list):
+                raise ValueError("no 'benchmarks' list")
+        except (OSError, ValueError) as e:
+            p.error(f"{path} is not a readable pytest-benchmark JSON file ({type(e).__name__}: {e})")
+        runs.append(run)
     text = table(runs[-1])
     if len(runs) > 1:
         text += (f"\n\nGeometric means of {len(runs)} runs one after another (the last is the table's): "

@@ -68,6 +68,19 @@ def test_several_runs_list_each_geometric_mean_and_shares(tmp_path, capsys, monk
                    "`python -m pytest --benchmark-only --benchmark-json bench.json`, one after another.\n\n" + capsys.readouterr().out
 
 
+@pytest.mark.parametrize("content", ['{"benchm', '[1, 2]', '{"machine_info": {}}'], ids=["truncated", "a-list", "no-benchmarks"])
+def test_a_file_that_is_not_benchmark_json_is_a_one_line_error_naming_it(tmp_path, capsys, monkeypatch, content):
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(RUN))
+    bad.write_text(content)
+    monkeypatch.setattr("sys.argv", ["bench_table.py", str(good), str(bad), "--out", str(tmp_path / "table.md")])
+    with pytest.raises(SystemExit) as exit_:
+        bench_table.main()
+    assert exit_.value.code == 2
+    assert f"{bad} is not a readable pytest-benchmark JSON file" in capsys.readouterr().err
+    assert not (tmp_path / "table.md").exists()
+
+
 def test_each_convolutions_products_hold_its_flops():
     """The yardstick products of a convolution benchmark (W·cols, Wᵀ·dZ, dZ·colsᵀ) are exactly its forward +
     backward multiply-adds, so NumPy's GFLOP/s on them compare with manual_grads' on the layer."""
