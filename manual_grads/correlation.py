@@ -14,10 +14,9 @@ import numpy as np
 
 from .channel_planes import depthwise_correlate
 from .columns import folds_batch, im2col, map_column_blocks
-from .geometry import Pads, window_counts
+from .geometry import Pads, takes_depthwise_loops, window_counts
 from .gemm import matmul
 from .padding import pad
-from .tuning import current
 
 
 def correlate(
@@ -43,7 +42,7 @@ def correlate(
     """
     o, cg = w.shape[:2]
     og = o // groups
-    if cols is None and cg == 1 and og == 1 and groups >= current().depthwise_min_groups:  # ConvGeometry.depthwise's rule
+    if cols is None and takes_depthwise_loops((cg, og), groups):
         return depthwise_correlate(x, w, stride, dilation, count, pads)
     x = pad(x, pads) if pads and cols is None else x
     out = tuple(count) if count is not None else window_counts(x.shape[2:], w.shape[2:], stride, dilation)

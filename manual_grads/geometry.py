@@ -152,6 +152,12 @@ def phase_shape(size: Sequence[int], stride: Sequence[int]) -> tuple[int, ...]:
     return tuple(-(-n // s) for n, s in zip(size, stride))
 
 
+def takes_depthwise_loops(channels_per_group: tuple[int, int], groups: int) -> bool:
+    """One input and one output channel per group, in ``Tuning.depthwise_min_groups`` groups or more: every
+    product is K·K fused multiply-adds, which the depthwise loops take instead of GEMMs over im2col columns."""
+    return tuple(channels_per_group) == (1, 1) and groups >= current().depthwise_min_groups
+
+
 @dataclass(frozen=True)
 class ConvGeometry:
     """Everything the backward needs to know about a convolution's shape."""
@@ -166,9 +172,8 @@ class ConvGeometry:
 
     @property
     def depthwise(self) -> bool:
-        """One input and one output channel per group, in ``Tuning.depthwise_min_groups`` groups or more: every
-        product is K·K fused multiply-adds, which the depthwise loops take instead of GEMMs over im2col columns."""
-        return self.channels_per_group == (1, 1) and self.groups >= current().depthwise_min_groups
+        """Whether this convolution takes the depthwise loops (:func:`takes_depthwise_loops`)."""
+        return takes_depthwise_loops(self.channels_per_group, self.groups)
 
     @staticmethod
     @memoised

@@ -30,9 +30,6 @@ __all__ = [  # this module's part of the public API (manual_grads/__init__.py co
     "batch_norm2d_forward",
 ]
 
-_AXES = (0, 2, 3)  # the axes a channel's statistics run over: batch, height, width
-
-
 @dataclass(frozen=True)
 class BatchNormCache:
     x_hat: np.ndarray  # (x − μ) / σ, shape of x
@@ -60,15 +57,23 @@ def _channel_sums(body, x: np.ndarray) -> np.ndarray:
 
 def _summed(a: np.ndarray) -> np.ndarray:
     """Σ of ``a`` (N, C, H, W) over its batch and spatial axes, per channel."""
-    return a.reshape(a.shape[0], a.shape[1], -1).sum(axis=(0, 2))
+    return _flat(a).sum(axis=(0, 2))
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Σ of ``a · b`` over the batch and spatial axes, per channel (without the product's temporary)."""
-    return np.einsum("ncs,ncs->c", a.reshape(a.shape[0], a.shape[1], -1), b.reshape(b.shape[0], b.shape[1], -1))
+    return np.einsum("ncs,ncs->c", _flat(a), _flat(b))
+
+
+def _flat(a: np.ndarray) -> np.ndarray:
+    """``a`` (N, C, H, W) as (N, C, H·W)."""
+    n, c, h, w = a.shape
+    return a.reshape(n, c, h * w)
 
 
 def _check(x: np.ndarray, w, b) -> None:
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"batch_norm2d expects a floating-point input; got dtype {x.dtype}")
     if x.ndim != 4:
         raise ValueError(f"batch_norm2d expects input of shape (N, C, H, W); got shape {x.shape}")
     if _count(x) == 1:  # an empty batch (M = 0) is allowed, as in torch
@@ -86,7 +91,7 @@ def batch_norm2d_forward(x, w=None, b=None, eps: float = 1e-5):
     x = np.asarray(x)
     _check(x, w, b)
     dtype = x.dtype
-    m = dtype.type(max(_count(x), 1))  # M = 0: every sum is empty (0), the output empty
+    m = float(max(_count(x), 1))  # M = 0: every sum is empty (0), the output empty
     mean = _channel_sums(lambda rows: _summed(x[rows]), x) / m
 
     def squares(rows):
@@ -120,7 +125,7 @@ def batch_norm2d_backward(dy, cache: BatchNormCache) -> dict[str, np.ndarray]:
     applied once), slab by slab of the batch on the slab pool."""
     dy = np.asarray(dy)
     x_hat, dtype = cache.x_hat, cache.x_hat.dtype
-    m = dtype.type(max(_count(x_hat), 1))  # M = 0: dX is empty and dγ, dβ are zeros
+    m = float(max(_count(x_hat), 1))  # M = 0: dX is empty and dγ, dβ are zeros
     sum_dy = _channel_sums(lambda rows: _summed(dy[rows]), dy)
     sum_dy_xhat = _channel_sums(lambda rows: _dot(dy[rows], x_hat[rows]), dy)
     scale = cache.inv_sigma if cache.w is None else cache.inv_sigma * _per_channel(cache.w)

@@ -123,25 +123,28 @@ LABEL_TOKENS: dict[str, Callable[[Any], str]] = {
     "threshold": _named("threshold"),
     "alpha": _named("alpha"),
     "approximate": _named("approximate"),
-    "affine": str,  # batch norm: which of its weight and bias are passed
-    "eps": _named("eps"),
     "inputs": _named("in"),
 }
 
 
-def case_label(config: Mapping[str, Any], **axes: Any) -> str:
+def label_token(key: str, tokens: Mapping[str, Callable[[Any], str]] | None = None) -> Callable[[Any], str]:
+    """The token function of ``key``: a family's own (``tokens``), else :data:`LABEL_TOKENS`', else the key
+    followed by the value (``eps=0.1`` -> 'eps0.1')."""
+    return {**LABEL_TOKENS, **(tokens or {})}.get(key) or _named(key)
+
+
+def case_label(config: Mapping[str, Any], tokens: Mapping[str, Callable[[Any], str]] | None = None, **axes: Any) -> str:
     """The label of a case with options ``config`` and drawn ``axes``: their tokens joined by '-'.
 
-    Tokens follow :data:`LABEL_TOKENS` order; a token that is empty (a flag that is off
-    without an 'off' word) is left out. A key without a token is an error, so no option
-    can be missing from the id.
+    Tokens follow :data:`LABEL_TOKENS` order, then the family's own ``tokens`` (for axes or options only it has),
+    then any other key with the generic token of :func:`label_token`, so no option is ever missing from the id.
+    A token that is empty (a flag that is off without an 'off' word) is left out.
     """
     values = {**axes, **config}
-    unknown = sorted(set(values) - set(LABEL_TOKENS))
-    if unknown:
-        raise ValueError(f"no label token for {unknown}")
-    tokens = (token(values[key]) for key, token in LABEL_TOKENS.items() if key in values)
-    return "-".join(t for t in tokens if t)
+    order = list({**LABEL_TOKENS, **(tokens or {})}) + [key for key in values if key not in LABEL_TOKENS
+                                                         and key not in (tokens or {})]
+    labels = (label_token(key, tokens)(values[key]) for key in order if key in values)
+    return "-".join(t for t in labels if t)
 
 
 def ceil_div(a: int, b: int) -> int:

@@ -2,15 +2,15 @@
 
 Each mutant is one named slip a student makes. It is an implementation of its own
 (:attr:`Mutant.implementation`: manual_grads with the affected ``<op>_forward`` / ``<op>_backward`` replaced),
-passed to the harness like a student's hand-in; manual_grads itself is never patched. The mistake is made in
-one of two ways:
+passed to the harness like a student's hand-in. Nothing is patched — not manual_grads, not its lecture — so
+mutants may run beside each other and beside the correct layers. The mistake is made in one of two ways:
 
 * in the lecture's forms of the ops (:func:`_lecture`): one helper of :mod:`manual_grads.lecture` written
   wrong — a step of dX = crop(upsample(dZ) (*) flip(W)) (or that dX computed the student's way), the crop,
   the running maximum that remembers pidx, the '+=' of ``dX[pidx] += dY`` or of the mean-pool spread, a
   derivative, the adaptive bins, an interpolation matrix, T_g⁻¹ — with the lecture's ops standing in for
-  the public ``<op>_forward`` / ``<op>_backward`` (the helper is replaced in :mod:`manual_grads.lecture` only
-  while one of those runs);
+  the public ``<op>_forward`` / ``<op>_backward`` (the helper is replaced in a private copy of the lecture
+  module, :class:`_LectureWith`);
 * or around manual_grads' public ``<op>_backward`` (:func:`_backwards`): its gradients post-processed
   (averaged, transposed, cut to a wrong shape, ...) or recomputed from a changed upstream gradient or cache.
 
@@ -21,11 +21,12 @@ harness's checks name it ('x' for dX, 'w' for dW, 'b' for db, 'w_pw', ...; 'out'
 """
 from __future__ import annotations
 
-import contextlib
+import importlib.util
+import threading
 from dataclasses import dataclass, replace
 from math import prod
 from typing import Callable, Mapping
-from unittest import mock
+from types import ModuleType
 
 import numpy as np
 
@@ -35,20 +36,31 @@ from manual_grads import activations, lecture, pooling, transform
 from .registry import ops_of
 
 # the ops each group of mistakes applies to, from the registry (an op added to a family is checked against its
-# family's mistakes); within a family, by name
+# family's mistakes); within a family, by name; a mistake of a 2-d layout (H and W), by rank
+
+
+def _named(ops: tuple[str, ...], prefix: str | tuple[str, ...] = "", suffix: str = "") -> tuple[str, ...]:
+    return tuple(op for op in ops if op.startswith(prefix) and op.endswith(suffix))
+
+
 CONV = ops_of("conv")
 ACTIVATIONS = ops_of("activation")
 _POOL = ops_of("pool")
-MAX_POOL = tuple(op for op in _POOL if op.startswith("max_pool"))
-MEAN_POOL = tuple(op for op in _POOL if "avg_pool" in op)
-ADAPTIVE_POOL = tuple(op for op in MEAN_POOL if op.startswith("adaptive"))
+MAX_POOL = _named(_POOL, "max_pool")
+AVG_POOL = _named(_POOL, "avg_pool")
+ADAPTIVE_POOL = _named(_POOL, "adaptive_avg_pool")
+MEAN_POOL = AVG_POOL + ADAPTIVE_POOL
 _UPSAMPLING = ops_of("upsampling")
-CONV_TRANSPOSE = tuple(op for op in _UPSAMPLING if op.startswith("conv_transpose"))
-RESAMPLING = tuple(op for op in _UPSAMPLING if op.startswith(("conv_transpose", "upsample", "downsample")))
-INTERPOLATION = tuple(op for op in _UPSAMPLING if op.startswith("interpolate"))
+CONV_TRANSPOSE = _named(_UPSAMPLING, "conv_transpose")
+UPSAMPLE, DOWNSAMPLE = _named(_UPSAMPLING, "upsample"), _named(_UPSAMPLING, "downsample")
+RESAMPLING = CONV_TRANSPOSE + UPSAMPLE + DOWNSAMPLE
+INTERPOLATION = _named(_UPSAMPLING, "interpolate")
 TRANSFORM = ops_of("transform")
-TRANSFORM_CONV = tuple(op for op in TRANSFORM if op.endswith("conv2d"))
+TRANSFORM_CONV = _named(TRANSFORM, suffix="conv2d")
+TRANSFORM_MAX_POOL, TRANSFORM_AVG_POOL = _named(TRANSFORM, suffix="max_pool"), _named(TRANSFORM, suffix="avg_pool")
 DEPTHWISE = ops_of("depthwise")
+DEPTHWISE_CONV, SEPARABLE_CONV = _named(DEPTHWISE, "depthwise_conv"), _named(DEPTHWISE, "separable_conv")
+CONV_2D, MAX_POOL_2D, AVG_POOL_2D = _named(CONV, suffix="2d"), _named(MAX_POOL, suffix="2d"), _named(AVG_POOL, suffix="2d")
 
 @dataclass(frozen=True)
 class Mutant:
@@ -80,26 +92,44 @@ class Implementation:
         return self._functions[name] if name in self._functions else getattr(manual_grads, name)
 
 
-def _with_lecture_helpers(function: Callable, helpers: Mapping[str, Callable]) -> Callable:
-    """``function`` run with the helpers of :mod:`manual_grads.lecture` named in ``helpers`` replaced."""
-    def call(*args, **kwargs):
-        with contextlib.ExitStack() as stack:
-            for attr, value in helpers.items():
-                stack.enter_context(mock.patch.object(lecture, attr, value))
-            return function(*args, **kwargs)
-    call.__name__ = function.__name__
-    return call
+class _LectureWith:
+    """A private copy of :mod:`manual_grads.lecture` with some of its helpers replaced: the module's code executed
+    afresh on first use (so its functions read the replaced helpers), the real lecture untouched. Nothing is
+    patched, so mutants may run beside each other and beside the clean lecture, on any thread."""
+
+    def __init__(self, helpers: Mapping[str, Callable]):
+        missing = [name for name in helpers if not callable(getattr(lecture, name, None))]
+        if missing:
+            raise AttributeError(f"manual_grads.lecture has no helper {missing}")
+        self._helpers = dict(helpers)
+        self._module = None
+        self._lock = threading.Lock()
+
+    def _copy(self) -> ModuleType:
+        with self._lock:
+            if self._module is None:
+                spec = importlib.util.find_spec(lecture.__name__)
+                module = importlib.util.module_from_spec(spec)  # not in sys.modules: a copy, not the lecture
+                spec.loader.exec_module(module)
+                for name, value in self._helpers.items():
+                    setattr(module, name, value)
+                self._module = module
+            return self._module
+
+    def function(self, name: str) -> Callable:
+        """The copy's ``name`` (the copy made when it is first called)."""
+        def call(*args, **kwargs):
+            return getattr(self._copy(), name)(*args, **kwargs)
+        call.__name__ = call.__qualname__ = name
+        return call
 
 
 def _lecture(ops, **helpers) -> dict[str, Callable]:
     """The lecture's forms of ``ops`` (:mod:`manual_grads.lecture`) as ``<op>_forward`` and ``<op>_backward``,
-    with the lecture's ``helpers`` replaced by the values given: one formula of the lecture written wrong.
-    (Forward and backward both: the lecture's backward needs its own cache.)"""
-    missing = [name for name in helpers if not callable(getattr(lecture, name, None))]
-    if missing:
-        raise AttributeError(f"manual_grads.lecture has no helper {missing}")
-    return {f"{op}_{stage}": _with_lecture_helpers(getattr(lecture, f"{op}_{stage}"), helpers)
-            for op in ops for stage in ("forward", "backward")}
+    with the lecture's ``helpers`` replaced by the values given (in a private copy of the module): one formula
+    of the lecture written wrong. (Forward and backward both: the lecture's backward needs its own cache.)"""
+    copy = _LectureWith(helpers)
+    return {f"{op}_{stage}": copy.function(f"{op}_{stage}") for op in ops for stage in ("forward", "backward")}
 
 
 def _backwards(ops, wrap: Callable) -> dict[str, Callable]:
@@ -130,7 +160,7 @@ def _first_sample_only(*names: str):
     return backward_of
 
 
-# the lecture's own helpers, which the mistakes below call (the names are replaced while a mutant's functions run)
+# the lecture's own helpers, which the mistakes below call (from the real lecture, which no mutant changes)
 _FILTER_GRADIENT, _AXIS_MATRIX, _GELU_DERIVATIVE = lecture.filter_gradient, lecture.axis_matrix, lecture.gelu_derivative
 
 
@@ -319,8 +349,8 @@ MUTANTS = [
            _lecture(CONV, crop=_crop_p_to_minus_p), CONV),
     Mutant("conv", "'=' instead of '+=' in the dX scatter (overlapping windows overwrite)", "x",
            _lecture(CONV, input_gradient=_assigning_scatter_dx), CONV),
-    Mutant("conv", _HW_SWAPPED, "x", _backwards(("conv2d",), _post(_hw_swapped)), ("conv2d",)),
-    Mutant("conv", _SIZED_FROM_OUTPUT, "x", _backwards(("conv2d",), _post(_sized_from_output)), ("conv2d",)),
+    Mutant("conv", _HW_SWAPPED, "x", _backwards(CONV_2D, _post(_hw_swapped)), CONV_2D),
+    Mutant("conv", _SIZED_FROM_OUTPUT, "x", _backwards(CONV_2D, _post(_sized_from_output)), CONV_2D),
     # --- activations -----------------------------------------------------------------
     Mutant("activation", "relu'(0) = 1", "x", _lecture(ACTIVATIONS, relu_derivative=lambda x, y: x >= 0), ACTIVATIONS),
     Mutant("activation", "sigmoid' = y(1 + y)", "x", _lecture(ACTIVATIONS, sigmoid_derivative=lambda x, y: y * (1 + y)),
@@ -344,22 +374,22 @@ MUTANTS = [
     Mutant("max pool", "padding not cropped from dX", "x", _lecture(MAX_POOL, crop=lambda x, pads: x), MAX_POOL),
     Mutant("max pool", "gradient spread over the window like mean pooling", "x",
            _backwards(MAX_POOL, lambda original: _spread_like_mean), MAX_POOL),
-    Mutant("max pool", _HW_SWAPPED, "x", _backwards(("max_pool2d",), _post(_hw_swapped)), ("max_pool2d",)),
-    Mutant("max pool", _SIZED_FROM_OUTPUT, "x", _backwards(("max_pool2d",), _post(_sized_from_output)), ("max_pool2d",)),
+    Mutant("max pool", _HW_SWAPPED, "x", _backwards(MAX_POOL_2D, _post(_hw_swapped)), MAX_POOL_2D),
+    Mutant("max pool", _SIZED_FROM_OUTPUT, "x", _backwards(MAX_POOL_2D, _post(_sized_from_output)), MAX_POOL_2D),
     # --- mean pooling ----------------------------------------------------------------
     Mutant("mean pool", "'=' instead of '+=' for overlapping windows", "x", _lecture(MEAN_POOL, scatter_add=_assigning),
            MEAN_POOL),
     Mutant("mean pool", "backward divides by the kernel size, ignoring padding rules", "x",
-           _backwards(("avg_pool1d", "avg_pool2d"), lambda orig: lambda dy, c: orig(
+           _backwards(AVG_POOL, lambda orig: lambda dy, c: orig(
                dy * c.divisor / prod(c.geometry.kernel), c)), MEAN_POOL),
     Mutant("mean pool", "gradient not divided (sum-pool backward)", "x",
-           _backwards(("avg_pool1d", "avg_pool2d"), lambda orig: lambda dy, c: orig(dy * c.divisor, c)), MEAN_POOL),
+           _backwards(AVG_POOL, lambda orig: lambda dy, c: orig(dy * c.divisor, c)), MEAN_POOL),
     Mutant("mean pool", "adaptive bins end at floor instead of ceil", "out",
            _lecture(ADAPTIVE_POOL, adaptive_bins=_floor_end_bins), MEAN_POOL),
     Mutant("mean pool", "2-d backward divides by k instead of k*k (the kernel height only)", "x",
-           _backwards(("avg_pool2d",), lambda orig: lambda dy, c: orig(
-               dy, replace(c, divisor=np.asarray(c.geometry.kernel[0], dtype=c.divisor.dtype)))), ("avg_pool2d",)),
-    Mutant("mean pool", _HW_SWAPPED, "x", _backwards(("avg_pool2d",), _post(_hw_swapped)), ("avg_pool2d",)),
+           _backwards(AVG_POOL_2D, lambda orig: lambda dy, c: orig(
+               dy, replace(c, divisor=np.asarray(c.geometry.kernel[0], dtype=c.divisor.dtype)))), AVG_POOL_2D),
+    Mutant("mean pool", _HW_SWAPPED, "x", _backwards(AVG_POOL_2D, _post(_hw_swapped)), AVG_POOL_2D),
     # --- transposed conv / resampling ------------------------------------------------
     Mutant("transposed conv / resampling", "transposed conv dX with flipped filters", "x",
            _backwards(CONV_TRANSPOSE, lambda orig: lambda dy, c: {
@@ -367,10 +397,10 @@ MUTANTS = [
     Mutant("transposed conv / resampling", "transposed conv dW with stride and dilation not exchanged", "w",
            _lecture(CONV_TRANSPOSE, filter_gradient=_stride_and_dilation_swapped), RESAMPLING),
     Mutant("transposed conv / resampling", "downsample backward puts gradient at odd phase", "x",
-           _backwards(("downsample1d", "downsample2d"), lambda orig: lambda dy, c: {"x": np.roll(orig(dy, c)["x"], 1, axis=-1)}),
+           _backwards(DOWNSAMPLE, lambda orig: lambda dy, c: {"x": np.roll(orig(dy, c)["x"], 1, axis=-1)}),
            RESAMPLING),
     Mutant("transposed conv / resampling", "upsample backward sums each factor-block instead of decimating", "x",
-           _backwards(("upsample1d", "upsample2d"),
+           _backwards(UPSAMPLE,
                       lambda orig: lambda dy, c: {"x": orig(dy + np.roll(dy, -1, axis=-1), c)["x"]}), RESAMPLING),
     # --- interpolation ---------------------------------------------------------------
     Mutant("interpolation", "align_corners phase inverted", "out", _lecture(INTERPOLATION, axis_matrix=_align_corners_inverted),
@@ -390,17 +420,17 @@ MUTANTS = [
     Mutant("transform", "group conv dW not permuted back along the transform axis", "w",
            _backwards(TRANSFORM_CONV, _post(_transform_axis_not_permuted)), TRANSFORM),
     Mutant("transform", "pooling over transforms routes ties to the last maximum", "x",
-           _lecture(("transform_max_pool",), replaces=_ties_to_last), TRANSFORM),
+           _lecture(TRANSFORM_MAX_POOL, replaces=_ties_to_last), TRANSFORM),
     Mutant("transform", "mean over transforms not divided by the group order", "x",
-           _backwards(("transform_avg_pool",), lambda orig: lambda dy, c: orig(dy * c.shape[2], c)), TRANSFORM),
+           _backwards(TRANSFORM_AVG_POOL, lambda orig: lambda dy, c: orig(dy * c.shape[2], c)), TRANSFORM),
     # --- depthwise -------------------------------------------------------------------
     Mutant("depthwise", "depthwise dW summed over the channel multiplier", "w",
-           _backwards(("depthwise_conv1d", "depthwise_conv2d"), _gradient(
+           _backwards(DEPTHWISE_CONV, _gradient(
                "w", lambda dw, dy, c: np.broadcast_to(dw.sum(0, keepdims=True), c.w.shape).copy())), DEPTHWISE),
     Mutant("depthwise", "bias gradient from the first sample only", "b",
            _backwards(DEPTHWISE, _first_sample_only("b", "b_dw", "b_pw")), DEPTHWISE),
     Mutant("depthwise", "separable: pointwise dW averaged over the batch", "w_pw",
-           _backwards(("separable_conv1d", "separable_conv2d"), _gradient("w_pw", lambda dw, dy, c: dw / dy.shape[0])),
+           _backwards(SEPARABLE_CONV, _gradient("w_pw", lambda dw, dy, c: dw / dy.shape[0])),
            DEPTHWISE),
     Mutant("depthwise", "unflipped filter in dX", "x", _lecture(DEPTHWISE, flip=lambda w: w), DEPTHWISE),
 ]

@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from reference.cases import LABEL_TOKENS, Case, case_label, ceil_div, fitted, unique, window_span
+from reference.cases import Case, case_label, ceil_div, fitted, label_token, unique, window_span
 from reference.cases import pooled_length
 from reference.grading.course_grids import item_grid
 from reference.grading.formats import ITEMS, Binding
@@ -44,7 +44,7 @@ def test_a_grid_names_every_option_and_tells_its_options_apart(grid):
     spelled: dict[tuple[str, str], set] = {}  # (key, token) -> the values written so
     for case in cases:
         for key, value in case.config.items():
-            token = LABEL_TOKENS[key](value)
+            token = label_token(key)(value)
             assert _has_token(case, token), (case.id, key, token)
             spelled.setdefault((key, token), set()).add(repr(value))
     assert not {k: v for k, v in spelled.items() if len(v) > 1}, "one token for several values"
@@ -65,9 +65,10 @@ def test_case_label_follows_the_table_order_whatever_the_argument_order():
     assert case_label({"recompute_scale_factor": False, "mode": "nearest-exact"}, x=4) == "x4-nearest-exact"
 
 
-def test_case_label_refuses_an_option_without_a_token():
-    with pytest.raises(ValueError, match="momentum"):
-        case_label({"stride": 1, "momentum": 0.1}, batch=1)
+def test_an_option_without_a_token_is_spelled_by_its_name_after_the_family_tokens():
+    assert case_label({"stride": 1, "momentum": 0.1}, batch=1) == "n1-stride1-momentum0.1"
+    assert case_label({"momentum": 0.1, "eps": 1e-5}, {"affine": str}, affine="wonly", x=(2, 2)) == \
+        "x2x2-wonly-momentum0.1-eps1e-05"
 
 
 def _conv_accepts(n: int, k: int, d: int, padding) -> bool:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+from concurrent.futures import ThreadPoolExecutor
 
 import manual_grads
 import pytest
@@ -36,10 +37,22 @@ def first_failure(impl, ops, base_seed: int, naming: list[str], diagnose: bool =
 
 
 def test_mutants_leave_manual_grads_and_the_lecture_as_they_were(base_seed):
-    """A mutant is an implementation of its own: running every one leaves manual_grads and the lecture unchanged."""
+    """A mutant is an implementation of its own: running every one, each op it changes, leaves manual_grads and
+    the lecture unchanged — also while it runs, beside the correct layers on other threads."""
     before = {module: dict(vars(module)) for module in (manual_grads, lecture)}
-    for mutant in MUTANTS:
-        run_case(SPECS[mutant.ops[0]].grid(False)[0], mutant.implementation, base_seed, diagnose=False)
+    changed = sorted({(m.name, name.rsplit("_", 1)[0]) for m in MUTANTS for name in m.functions})
+    mutants = {m.name: m for m in MUTANTS}
+
+    def run(pair):
+        name, op = pair
+        case = SPECS[op].grid(False)[0]
+        return run_case(case, mutants[name].implementation, base_seed, diagnose=False), \
+            run_case(case, manual_grads, base_seed, diagnose=False), run_case(case, lecture, base_seed, diagnose=False)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(run, changed))
+    assert len(changed) >= len(MUTANTS)
+    assert all(correct.ok and read.ok for _, correct, read in results), "a correct layer failed beside a mutant"
     assert all(vars(module) == attrs for module, attrs in before.items())
 
 

@@ -15,6 +15,8 @@ import manual_grads as mg
 from manual_grads import mechanics, slabs
 from manual_grads import tuning as tuning_module
 from manual_grads.tuning import current, tuning
+from reference.cases import Case
+from reference.harness import run_case
 
 
 def _both(run):
@@ -61,6 +63,19 @@ def test_max_pool_is_bitwise_identical_on_threads(kernel, stride, padding):
     x[0, 0, :4, :4] = 1.0  # ties: the first maximum must win on every thread
     run = _forward_backward(mg.max_pool2d_forward, mg.max_pool2d_backward, x, kernel, stride, padding)
     _assert_identical(*_both(run))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_batch_norm_over_several_slabs_is_bitwise_identical_on_threads_and_right(dtype, base_seed):
+    """batch_norm2d's channel sums are added slab by slab (the grid's inputs fit in one slab): the same bits on
+    any number of threads, and right against torch with a slab per sample."""
+    x = X.astype(dtype)
+    w, b = (RNG.standard_normal(24).astype(dtype) for _ in range(2))
+    _assert_identical(*_both(_forward_backward(mg.batch_norm2d_forward, mg.batch_norm2d_backward, x, w, b)))
+    case = Case("batch_norm2d", {"x": X.shape, "w": (24,), "b": (24,)}, {"eps": 1e-5}, dtype, "slab-per-sample")
+    with tuning(slab_bytes=1, parallel_min_bytes=0):
+        result = run_case(case, mg, base_seed)
+    assert result.ok, result.report()
 
 
 def test_strided_conv_and_average_pool_are_bitwise_identical_on_threads():

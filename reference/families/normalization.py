@@ -27,7 +27,7 @@ def batch_norm_case(p: dict) -> Case | None:
     has_w, has_b = AFFINE[p["affine"]]
     config = {"eps": p["eps"]}
     return Case("batch_norm2d", {"x": (n, c) + size, "w": (c,) if has_w else None, "b": (c,) if has_b else None},
-                config, p["dtype"], case_label(config, batch=n, channels=c, x=size, affine=p["affine"]))
+                config, p["dtype"], case_label(config, {"affine": str}, batch=n, channels=c, x=size, affine=p["affine"]))
 
 
 def batch_norm_grid(full: bool = False) -> list[Case]:
@@ -37,7 +37,7 @@ def batch_norm_grid(full: bool = False) -> list[Case]:
 
 
 SPECS = [
-    OpSpec("batch_norm2d", "normalization", batch_norm_grid, batch_norm2d, benches=(
+    OpSpec("batch_norm2d", "normalization", batch_norm_grid, batch_norm2d, linear_in=("w", "b"), benches=(
         Bench("batch_norm2d", "resnet18-stem-b8", {"x": (8, 64, 112, 112), "w": (64,), "b": (64,)}),
         Bench("batch_norm2d", "small-b2", {"x": (2, 3, 8, 8), "w": (3,), "b": (3,)}))),
 ]
