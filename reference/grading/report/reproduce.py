@@ -34,6 +34,7 @@ import sys
 import numpy as np
 
 from ...compare import tolerance_for
+from .. import adapters
 from ..loading import RELATIVE_IMPORT
 from . import arrays
 from .calls import describe
@@ -131,23 +132,9 @@ def finish(verdicts):
     sys.exit(1 if wrong else 0)
 '''
 
-_HOLDERS = '''
-def holders(obj, attr, depth=3):
-    """Objects reachable from obj (itself first) that have attr: the weights may live in a sub-layer."""
-    seen, frontier, found = set(), [obj], []
-    for _ in range(depth):
-        following = []
-        for o in frontier:
-            if id(o) in seen:
-                continue
-            seen.add(id(o))
-            if hasattr(o, attr):
-                found.append(o)
-            if hasattr(o, "__dict__"):
-                following += [v for v in vars(o).values() if hasattr(v, "__dict__") and not inspect.isclass(v)]
-        frontier = following
-    return found
-'''
+# the grader's own search for the layer that holds the weights (reference/grading/adapters.py), written into
+# the script as its source: the script needs only NumPy and the hand-in
+_HOLDERS = inspect.getsource(adapters._holders).replace("def _holders(", "def holders(", 1)
 
 
 def _mytorch_folders(root: str) -> tuple[list[str], list[str]]:
