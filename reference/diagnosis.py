@@ -1,14 +1,15 @@
 """Diagnoses: when an implementation fails, say *what* is probably wrong.
 
 A diagnosis takes the case, the oracle (inputs, upstream gradient, torch's
-results) and the implementation's gradients, and returns a one-line finding or
-``None``. Ops name theirs in their :class:`~reference.spec.OpSpec`.
-:func:`findings` gathers them as typed :class:`Finding` objects (kind, gradient,
-catalogue names, message); :func:`explain` is their one-line text.
+results) and the implementation's gradients, and returns a typed :class:`Finding`
+(kind, head, message, gradient, catalogue names, location) or ``None``. Ops name
+theirs in their :class:`~reference.spec.OpSpec`. :func:`findings` gathers every
+finding of a failure, most specific first; :func:`explain` is their one-line text,
+for people: code reads the findings, never the text.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -41,7 +42,7 @@ def tied_maxima(x: np.ndarray, kernel_size, stride, padding, dilation, ceil_mode
     return hits[(Ellipsis,) + tuple(slice(pi, pi + n) for pi, n in zip(p, x.shape[2:]))]
 
 
-def max_pool_routing(case: Case, oracle, grads: dict) -> str | None:
+def max_pool_routing(case: Case, oracle, grads: dict) -> Finding | None:
     """Recognise the two classic max-pool routing faults.
 
     Every upstream gradient must land on some maximum, so Σ dX = Σ dY per
@@ -62,26 +63,23 @@ def max_pool_routing(case: Case, oracle, grads: dict) -> str | None:
     if conserved:
         if (bad & ~tied_maxima(oracle.inputs["x"], **options)).any():
             return None
-        return (
-            f"tie-convention mismatch: all {int(bad.sum())} mismatching elements of dX are tied maxima of their "
-            "window and the total gradient is conserved; the gradient went to a different one of equal maxima than "
-            "torch's (torch: the first maximum in row-major window order)"
-        )
+        return Finding.of("convention", "tie-convention mismatch",
+                          f"all {int(bad.sum())} mismatching elements of dX are tied maxima of their window and the "
+                          "total gradient is conserved; the gradient went to a different one of equal maxima than "
+                          "torch's (torch: the first maximum in row-major window order)", "x")
     tied = tied_maxima(oracle.inputs["x"], **options)
     if not (bad & ~tied).any():
-        return (
-            "gradient routed to every tied maximum: sum(dX) != sum(dY) and all mismatches are tied maxima; each upstream "
-            "gradient must go to exactly one maximum of its window (this is not a convention: it changes sum(dX))"
-        )
+        return Finding.of("mistake", "gradient routed to every tied maximum",
+                          "sum(dX) != sum(dY) and all mismatches are tied maxima; each upstream gradient must go to "
+                          "exactly one maximum of its window (this is not a convention: it changes sum(dX))", "x")
     if _windows_overlap(got.ndim - 2, **options):
-        return (
-            "overlapping windows not accumulated: sum(dX) != sum(dY) per channel although every upstream gradient "
-            "must land on a maximum; where windows overlap, contributions were overwritten ('=') instead of added ('+=')"
-        )
+        return Finding.of("mistake", "overlapping windows not accumulated",
+                          "sum(dX) != sum(dY) per channel although every upstream gradient must land on a maximum; "
+                          "where windows overlap, contributions were overwritten ('=') instead of added ('+=')", "x")
     return None
 
 
-def derivative_at_zero(case: Case, oracle, grads: dict) -> str | None:
+def derivative_at_zero(case: Case, oracle, grads: dict) -> Finding | None:
     """A dX that differs from torch's only where the input is exactly 0: the derivative there is a convention."""
     got, expected, x = grads.get("x"), oracle.grads["x"], oracle.inputs["x"]
     if not isinstance(got, np.ndarray) or got.shape != expected.shape:
@@ -89,8 +87,9 @@ def derivative_at_zero(case: Case, oracle, grads: dict) -> str | None:
     bad = mismatch_mask(got, expected)
     if not bad.any() or (bad & (x != 0)).any():
         return None
-    return (f"convention at x = 0: all {int(bad.sum())} mismatching elements of dX are where x is exactly 0, where the "
-            f"derivative is undefined (torch takes {case.op}'(0) from the x < 0 side)")
+    return Finding.of("convention", "convention at x = 0",
+                      f"all {int(bad.sum())} mismatching elements of dX are where x is exactly 0, where the derivative "
+                      f"is undefined (torch takes {case.op}'(0) from the x < 0 side)", "x")
 
 
 def _windows_overlap(nd, kernel_size, stride, dilation, **_) -> bool:
@@ -129,7 +128,7 @@ def known_mistakes(case: Case, oracle, grads: dict, failing: list[str]) -> list[
     return names
 
 
-def precision(oracle, grads: dict, failing: list[str]) -> str | None:
+def precision(oracle, grads: dict, failing: list[str]) -> Finding | None:
     """A float64 case right only to float32 precision was computed in float32."""
     from .compare import TOLERANCES
 
@@ -139,39 +138,68 @@ def precision(oracle, grads: dict, failing: list[str]) -> str | None:
                for n, e in expected.items()):
         return None
     if all(not mismatch_mask(grads[n], e, f32).any() for n, e in expected.items()):
-        return "right only to float32 precision: computed (or accumulated) in float32 somewhere"
+        return Finding.of("precision", "right only to float32 precision",
+                          "computed (or accumulated) in float32 somewhere", ",".join(failing))
     return None
 
 
-def where(case: Case, name: str, got: np.ndarray, expected: np.ndarray) -> str | None:
+@dataclass(frozen=True)
+class Location:
+    """Where the wrong elements of one gradient are, when they are not everywhere (``None`` fields: no pattern).
+
+    ``channels`` / ``samples``: the only channels / samples with errors; ``band``: the errors all lie within
+    this many elements of the border; ``phases``: the only stride phases (index mod stride, per axis) with
+    errors, of ``stride``.
+    """
+
+    channels: tuple[int, ...] | None = None
+    samples: tuple[int, ...] | None = None
+    band: int | None = None
+    phases: tuple[tuple[int, ...], ...] | None = None
+    stride: tuple[int, ...] | None = None
+
+    def __str__(self) -> str:
+        parts = [f"only {what} {list(hit)}" for what, hit in (("channels", self.channels), ("samples", self.samples))
+                 if hit is not None]
+        if self.band is not None:
+            parts.append(f"only in a border band {self.band} wide")
+        if self.phases is not None:
+            parts.append(f"only at stride phase(s) {list(self.phases)} of {self.stride}")
+        return ", ".join(parts)
+
+
+def locate(case: Case, name: str, got: np.ndarray, expected: np.ndarray) -> Location | None:
     """Where the wrong elements of one gradient live: channels, samples, a border band, a stride phase."""
     if not isinstance(got, np.ndarray) or got.shape != expected.shape or got.ndim < 3:
         return None
     bad = mismatch_mask(got, expected)
     if not bad.any() or bad.all():
         return None
-    parts = []
+    found = {}
     for axis, what in ((1, "channels"), (0, "samples")):
         hit = np.flatnonzero(bad.any(axis=tuple(i for i in range(bad.ndim) if i != axis)))
         if len(hit) < bad.shape[axis]:
-            parts.append(f"only {what} {hit.tolist()}")
+            found[what] = tuple(int(i) for i in hit)
     spatial = bad.shape[2:]
     grid = np.indices(spatial)
     edge = np.min([np.minimum(g, n - 1 - g) for g, n in zip(grid, spatial)], axis=0)
     band = int(edge[bad.any(axis=(0, 1))].max()) + 1
     if 2 * band < min(spatial):
-        parts.append(f"only in a border band {band} wide")
+        found["band"] = band
     stride = case.config.get("stride")
     if stride and name in ("x", "out"):
         s = per_dim(stride, len(spatial))
         if max(s) > 1:
             phases = {tuple(int(i) % si for i, si in zip(idx, s)) for idx in zip(*np.nonzero(bad.any(axis=(0, 1))))}
             if len(phases) < int(np.prod(s)):
-                parts.append(f"only at stride phase(s) {sorted(phases)} of {tuple(s)}")
-    return ", ".join(parts) or None
+                found.update(phases=tuple(sorted(phases)), stride=tuple(s))
+    return Location(**found) if found else None
 
 
-CONVENTION_HEADS = ("tie-convention mismatch", "convention at x = 0")
+def where(case: Case, name: str, got: np.ndarray, expected: np.ndarray) -> str | None:
+    """:func:`locate` as text (``None`` when the errors show no pattern)."""
+    located = locate(case, name, got, expected)
+    return str(located) if located else None
 
 
 @dataclass(frozen=True)
@@ -181,20 +209,30 @@ class Finding:
     ``kind``: 'convention' (a different choice at a non-differentiable point: ties, x = 0),
     'mistake' (a named mistake: a catalogued mutant reproduces it, or an op diagnosis such as
     'overlapping windows not accumulated'), 'precision' (right only to float32 precision) or
-    'location' (where the wrong elements of one gradient are). ``names``: the catalogue names.
+    'location' (where the wrong elements of one gradient are). ``head``: its short name, what a
+    report's headline shows and what "the same failure" means when a case is shrunk; ``message``:
+    the whole sentence (it starts with the head). ``names``: the catalogue names (reference.mutants);
+    ``location``: for 'location' findings, where the errors are.
     """
 
     kind: str
+    head: str
     message: str
     gradient: str = ""
     names: tuple[str, ...] = ()
+    location: Location | None = field(default=None, compare=False)
+
+    @classmethod
+    def of(cls, kind: str, head: str, detail: str, gradient: str = "", **more) -> "Finding":
+        """A finding whose message is ``head: detail``."""
+        return cls(kind, head, f"{head}: {detail}", gradient, **more)
 
     def __str__(self) -> str:
         return self.message
 
 
-def _op_finding(text: str) -> Finding:
-    return Finding("convention" if text.startswith(CONVENTION_HEADS) else "mistake", text, "x")
+def _gradient_name(n: str) -> str:
+    return f"d{n.upper() if len(n) == 1 and n != 'b' else n}"
 
 
 def findings(case: Case, oracle, grads: dict, op_diagnose=None) -> list[Finding]:
@@ -204,21 +242,23 @@ def findings(case: Case, oracle, grads: dict, op_diagnose=None) -> list[Finding]
                        and not mismatch_mask(grads[n], e).any())]
     found = []
     if op_diagnose is not None:
-        text = op_diagnose(case, oracle, grads)
-        if text:
-            found.append(_op_finding(text))
+        finding = op_diagnose(case, oracle, grads)
+        if finding is not None:
+            found.append(finding)
     if failing:
         mistakes = known_mistakes(case, oracle, grads, failing)
         if mistakes:  # when every mismatch is at a non-differentiable point, the names are of that convention
             kind = "convention" if any(f.kind == "convention" for f in found) else "mistake"
-            found.append(Finding(kind, "probably: " + " / ".join(mistakes), ",".join(failing), tuple(mistakes)))
-        text = precision(oracle, grads, failing)
-        if text:
-            found.append(Finding("precision", text, ",".join(failing)))
+            named = "probably: " + " / ".join(mistakes)
+            found.append(Finding(kind, named, named, ",".join(failing), tuple(mistakes)))
+        finding = precision(oracle, grads, failing)
+        if finding is not None:
+            found.append(finding)
         for n in failing:
-            located = where(case, n, grads.get(n), oracle.grads[n])
+            located = locate(case, n, grads.get(n), oracle.grads[n])
             if located:
-                found.append(Finding("location", f"d{n.upper() if len(n) == 1 and n != 'b' else n} errors {located}", n))
+                text = f"{_gradient_name(n)} errors {located}"
+                found.append(Finding("location", text, text, n, location=located))
     return found
 
 

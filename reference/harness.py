@@ -34,18 +34,50 @@ class Oracle:
     grads: dict[str, np.ndarray]
 
 
+@dataclass(frozen=True)
+class Failure:
+    """Why a case has nothing (or not everything) to compare, typed; ``CaseResult.error`` is its text.
+
+    ``stage``: ``<op>_forward`` or ``<op>_backward`` ('' when the functions are missing); ``kind``: 'raised'
+    (the implementation raised), 'unusable' (it returned something that is not a result), 'missing' (not
+    implemented) or 'extra' (gradients for inputs that do not exist); ``exception``: the type name of what the
+    implementation raised; ``at``: ``file:line`` in the implementation, when known; ``lost``: its process timed
+    out, died or used up its budget (an exception with ``lost = True``), so nothing was learnt about the layer.
+    """
+
+    stage: str
+    kind: str
+    exception: str = ""
+    at: str = ""
+    lost: bool = False
+
+    @property
+    def key(self) -> tuple:
+        """What makes two failures "the same" (() for a lost worker: the same only by accident)."""
+        return () if self.lost else (self.stage, self.kind, self.exception, self.at)
+
+    @classmethod
+    def raised(cls, stage: str, exc: BaseException) -> "Failure":
+        """From an exception: a sandbox's own exceptions say what the hand-in raised and where (``raised``, ``at``)."""
+        frames = traceback.extract_tb(exc.__traceback__)
+        at = f"{frames[-1].filename}:{frames[-1].lineno}" if frames and getattr(exc, "report_location", True) else ""
+        return cls(stage, "raised", getattr(exc, "raised", "") or type(exc).__name__, getattr(exc, "at", "") or at,
+                   bool(getattr(exc, "lost", False)))
+
+
 @dataclass
 class CaseResult:
     case: Case
     seed: int
     base_seed: int
     checks: list[Comparison] = field(default_factory=list)
-    error: str = ""  # the implementation raised or returned something unusable
+    error: str = ""  # the implementation raised or returned something unusable (its text; typed: ``failure``)
+    failure: Failure | None = None
     skipped: str = ""  # the implementation's format cannot express this case (not a failure)
     expected: list[str] = field(default_factory=list)  # 'out' and every gradient the oracle has
     reproduce: str = ""  # the command that runs this case again (set by run_case; graders add their options)
     diagnosis: str = ""  # what is probably wrong, when a diagnosis recognises the failure (the findings as text)
-    findings: list[Finding] = field(default_factory=list)  # the same, typed (reference.diagnosis.Finding)
+    findings: list[Finding] = field(default_factory=list)  # the same, typed (reference.diagnosis.Finding): code reads these
 
     @property
     def notes(self) -> list[str]:
@@ -69,9 +101,8 @@ class CaseResult:
         head = f"{self.case.op} FAILED" + (
             f" in {', '.join(gradient_label(c.name) for c in failed)}" if failed else ""
         )
-        if self.diagnosis:
-            first = self.diagnosis.split(";")[0]
-            head += f" — {first if first.startswith('probably') else first.split(':')[0]}"
+        if self.findings:
+            head += f" — {self.findings[0].head}"
         lines = [head, f"  configuration: {self.case.describe()}"]
         if self.diagnosis:
             lines.append(f"  diagnosis: {self.diagnosis}")
@@ -94,11 +125,18 @@ def oracle(case: Case, seed: int) -> Oracle:
     return Oracle(inputs, upstream, out, grads)
 
 
-def _describe_exception(stage: str, exc: BaseException) -> str:
+def _raised(result: CaseResult, stage: str, exc: BaseException) -> CaseResult:
+    """``result`` failed because ``stage`` raised ``exc``: its text and its typed :class:`Failure`."""
     frames = traceback.extract_tb(exc.__traceback__)
     located = frames and getattr(exc, "report_location", True)
     where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if located else ""
-    return f"{stage} raised {type(exc).__name__}: {exc}{where}"
+    result.error, result.failure = f"{stage} raised {type(exc).__name__}: {exc}{where}", Failure.raised(stage, exc)
+    return result
+
+
+def _unusable(result: CaseResult, stage: str, kind: str, text: str) -> CaseResult:
+    result.error, result.failure = text, Failure(stage, kind)
+    return result
 
 
 def run_case(case: Case, impl, base_seed: int = 0, reference: Oracle | None = None, diagnose: bool = True,
@@ -117,22 +155,22 @@ def run_case(case: Case, impl, base_seed: int = 0, reference: Oracle | None = No
     backward = getattr(impl, f"{case.op}_backward", None)
     if forward is None or backward is None:
         missing = [f"{case.op}_{p}" for p, f in (("forward", forward), ("backward", backward)) if f is None]
-        result.error = f"not implemented: {', '.join(missing)} not found in {getattr(impl, '__name__', impl)!r}"
-        return result
+        return _unusable(result, "", "missing",
+                         f"not implemented: {', '.join(missing)} not found in {getattr(impl, '__name__', impl)!r}")
     inputs = {k: None if v is None else v.copy() for k, v in ref.inputs.items()}
     upstream = ref.upstream.copy()
     try:
         returned = forward(*inputs.values(), **case.config)
-        out, cache = returned
     except NotExpressible as exc:
         result.skipped = str(exc)
         return result
     except Exception as exc:
-        if "returned" in locals():
-            result.error = f"{case.op}_forward must return (output, cache); got {type(returned).__name__}"
-        else:
-            result.error = _describe_exception(f"{case.op}_forward", exc)
-        return result
+        return _raised(result, f"{case.op}_forward", exc)
+    try:
+        out, cache = returned
+    except Exception:  # not a pair
+        return _unusable(result, f"{case.op}_forward", "unusable",
+                         f"{case.op}_forward must return (output, cache); got {type(returned).__name__}")
     spec = SPECS.get(case.op)
     tolerance = spec.tolerances.get(case.dtype) if spec is not None else None
     result.checks.append(compare_array("out", out, ref.out, tolerance, dtype_policy=dtype_policy))
@@ -142,16 +180,16 @@ def run_case(case: Case, impl, base_seed: int = 0, reference: Oracle | None = No
         result.skipped = str(exc)
         return result
     except Exception as exc:
-        result.error = _describe_exception(f"{case.op}_backward", exc)
-        return result
+        return _raised(result, f"{case.op}_backward", exc)
     if not isinstance(grads, dict):
-        result.error = f"{case.op}_backward must return a dict {{input name: gradient}}; got {type(grads).__name__}"
-        return result
+        return _unusable(result, f"{case.op}_backward", "unusable",
+                         f"{case.op}_backward must return a dict {{input name: gradient}}; got {type(grads).__name__}")
     for name, expected in ref.grads.items():
         result.checks.append(compare_array(name, grads.get(name), expected, tolerance, dtype_policy=dtype_policy))
     extra = sorted(k for k, v in grads.items() if k not in ref.grads and v is not None)
     if extra:
-        result.error = f"{case.op}_backward returned gradients for inputs that do not exist here: {extra}"
+        _unusable(result, f"{case.op}_backward", "extra",
+                  f"{case.op}_backward returned gradients for inputs that do not exist here: {extra}")
     for name, before in ref.inputs.items():
         result.checks.append(unchanged(f"input {name}", before, inputs[name]))
     result.checks.append(unchanged("upstream gradient dY", ref.upstream, upstream))

@@ -483,6 +483,7 @@ def test_the_breaker_stops_an_item_whose_backward_never_returns(tmp_path):
     timed_out = [r for r in results if "timed out after 1 s" in (r.error or "") and "not run" not in r.error]
     stopped = [r for r in results if "failed 3 times in a row" in (r.error or "")]
     assert len(timed_out) == BREAKER and len(stopped) == len(results) - BREAKER, [r.error for r in results]
+    assert all(r.failure.lost and r.failure.exception == "TimedOut" for r in results)  # typed: the breaker's too
     assert scores(g) == {"sigmoid": 0, "relu": 1}
     assert took < BREAKER * limits.time + 15, took
 
@@ -509,6 +510,7 @@ def test_the_budget_ends_a_slow_hand_in(tmp_path):
     assert any(r.ok for r in sigmoid) and any("budget exhausted" in (r.error or "") for r in sigmoid), \
         [r.error for r in sigmoid]
     assert all("budget exhausted" in (r.error or "") for r in g.results if r.case.op == "relu")
+    assert all(r.failure.lost and r.failure.exception == "BudgetExhausted" for r in g.results if r.case.op == "relu")
     assert 0 < scores(g)["sigmoid"] < 1 and scores(g)["relu"] == 0
     assert took < limits.budget + 15, took
 
@@ -520,6 +522,20 @@ def test_the_budget_cuts_a_call_short(tmp_path):
     assert time.monotonic() - start < 20
     assert "budget exhausted" in sigmoid_text(g) and "timed out" not in sigmoid_text(g)
     assert scores(g) == {"sigmoid": 0, "relu": 0}
+
+
+def test_what_the_hand_in_raised_and_where_is_typed_and_checked(tmp_path):
+    """The worker says what the hand-in raised and where; the grader keeps a type name and a file:line only."""
+    from reference.grading.sandbox import HandInRaised
+
+    path = handin(tmp_path / "raiser", "raise KeyError('no such layer')")
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "raise KeyError" in text)
+    g, _ = run(path)
+    failures = {r.failure for r in g.results if r.case.op == "sigmoid"}
+    assert [(f.stage, f.kind, f.exception, f.at, f.lost) for f in failures] == [
+        ("sigmoid_forward", "raised", "KeyError", f"hostile.py:{line}", False)]
+    forged = HandInRaised("the hand-in raised it", "KeyError; rm -rf /\n", "\x1b[31mlayers.py:3")
+    assert (forged.raised, forged.at) == ("", "")
 
 
 # --- forged answers ------------------------------------------------------------------------------------------
@@ -587,7 +603,7 @@ def test_a_frame_cut_short_is_a_lost_worker_not_a_hang():
     a, b = socket.socketpair()
     b.sendall(_frame(b'{"ok": true, "_sizes": []}')[:-3])
     b.close()
-    with pytest.raises(wire.WireError, match="connection closed"):
+    with pytest.raises(wire.ConnectionClosed, match="connection closed"):
         _read_reply(a, time.monotonic() + 5)
     c, d = socket.socketpair()
     start = time.monotonic()

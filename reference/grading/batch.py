@@ -470,31 +470,14 @@ def in_shard(name: str, shard: tuple[int, int] | None) -> bool:
 
 # --- rows -------------------------------------------------------------------------------------------
 
-_HEAD = re.compile(r"FAILED\b[^\n]*? \u2014 ([^\n]+)")
-_RAISED = re.compile(r"\braised ([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning))")
-
-
 def diagnoses_of(test: dict) -> list[str]:
-    """The named diagnoses in one results.json test: ``extra_data.diagnoses`` when given, else read from its
-    output (the 'X FAILED in dW - probably: batch averaged in dW' lines of the reports; 'not implemented',
-    'failed to import', 'timed out', 'raised ValueError')."""
+    """The named diagnoses of one results.json test: its ``extra_data.diagnoses``, which the grader writes from
+    the typed findings and failures of the cases it reports (reference.grading.scoring.case_diagnoses); none
+    for a test without them (results.json from elsewhere)."""
     extra = test.get("extra_data")
     if isinstance(extra, dict) and isinstance(extra.get("diagnoses"), list):
         return sorted({clean(d, 120) for d in extra["diagnoses"] if str(d).strip()})
-    text = str(test.get("output") or "")
-    names = set()
-    for m in _HEAD.finditer(text):
-        d = m.group(1).strip().strip("*_` ")
-        parts = d[len("probably:"):].split(" / ") if d.startswith("probably:") else [d]
-        names.update(p.strip().strip("*_`. ") for p in parts)
-    if "not implemented:" in text:
-        names.add("not implemented")
-    if "failed to import" in text:
-        names.add("failed to import")
-    if "timed out after" in text:
-        names.add("timed out")
-    names.update(f"raised {m.group(1)}" for m in _RAISED.finditer(text))
-    return sorted(clean(n, 120) for n in names if n)
+    return []
 
 
 def _results(dest: str) -> dict | None:

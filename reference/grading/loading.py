@@ -26,19 +26,34 @@ RELATIVE_IMPORT = re.compile(rb"^\s*from\s+\.", re.M)
 ERROR_CHARS = 2000  # an error description is cut to this length (the trusted side cuts again)
 
 
-def describe(exc: BaseException, root: str) -> str:
-    """``Type: message (at file:line: `code`)``, located at the innermost frame inside the hand-in."""
+def _innermost(exc: BaseException, root: str) -> tuple[traceback.FrameSummary | None, bool]:
+    """The innermost frame of ``exc`` inside the hand-in (None if none), and whether it has frames at all."""
     frames = traceback.extract_tb(exc.__traceback__)
     if isinstance(exc, SyntaxError) and exc.filename:
         frames.append(traceback.FrameSummary(exc.filename, exc.lineno or 0, "", line=(exc.text or "").strip()))
     inside = [f for f in frames if f.filename and _within(f.filename, root)]
+    return (inside[-1] if inside else None), bool(frames)
+
+
+def located(exc: BaseException, root: str) -> str:
+    """``file:line`` (relative to ``root``) of the innermost frame of ``exc`` inside the hand-in, or ''."""
+    f, _ = _innermost(exc, root)
+    return _place(f, root) if f else ""
+
+
+def _place(f: traceback.FrameSummary, root: str) -> str:
+    return f"{os.path.relpath(f.filename, root)}:{f.lineno}"
+
+
+def describe(exc: BaseException, root: str) -> str:
+    """``Type: message (at file:line: `code`)``, located at the innermost frame inside the hand-in."""
+    f, has_frames = _innermost(exc, root)
     message = f"{type(exc).__name__}: {exc}"
     hint = _hint(exc)
-    if inside:
-        f = inside[-1]
+    if f:
         code = (f.line or "").strip()
-        message += f" (at {os.path.relpath(f.filename, root)}:{f.lineno}" + (f": `{code[:120]}`" if code else "") + ")"
-    elif frames:
+        message += f" (at {_place(f, root)}" + (f": `{code[:120]}`" if code else "") + ")"
+    elif has_frames:
         message += " (in the grader's adapter, called from the hand-in's layer)"
     return (message + (f" — {hint}" if hint else ""))[:ERROR_CHARS]
 

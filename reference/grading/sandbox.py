@@ -64,21 +64,45 @@ MIN_TIME = 0.5  # seconds per call: below it a correct hand-in's cases time out 
 
 
 class SandboxError(Exception):
-    """The worker did not answer properly: timed out, died, sent something invalid, or the hand-in raised."""
+    """The worker did not answer properly: timed out, died, sent something invalid, or the hand-in raised.
+
+    The attributes are what reference.harness.Failure records: ``lost`` (nothing was learnt about the layer),
+    and, for :class:`HandInRaised`, ``raised`` and ``at`` (what the hand-in raised and where)."""
 
     report_location = False  # the grader's own line is not where the problem is
+    lost = False
+    raised = ""
+    at = ""
 
 
 class HandInRaised(SandboxError):
-    """The hand-in's code raised (the worker is fine and goes on)."""
+    """The hand-in's code raised (the worker is fine and goes on): ``raised`` is its exception's type name and
+    ``at`` its ``file:line`` in the hand-in, as the worker said them (checked: a name, a short path and a line)."""
+
+    def __init__(self, message: str, raised: str = "", at: str = ""):
+        super().__init__(message)
+        self.raised = raised if isinstance(raised, str) and _NAME.fullmatch(raised) else ""
+        self.at = clean(at, 300) if isinstance(at, str) and _PLACE.fullmatch(at) else ""
 
 
 class WorkerLost(SandboxError):
     """The worker timed out, died or broke the protocol (counts towards the breaker)."""
 
+    lost = True
+
+
+class TimedOut(WorkerLost):
+    """The worker did not answer within the time limit of one call (it is killed)."""
+
 
 class BudgetExhausted(SandboxError):
     """The hand-in's time budget (``--budget``) is used up: this and every later call fail without running."""
+
+    lost = True
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,99}")
+_PLACE = re.compile(r"[^\x00-\x1f:]{1,300}:\d{1,9}")
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -157,16 +181,16 @@ def _death(proc: subprocess.Popen, wrapped: bool = False) -> str:
 
 def _strings(value, what: str, limit: int = 500) -> dict[str, str]:
     if not isinstance(value, dict) or len(value) > limit or not all(isinstance(k, str) for k in value):
-        raise wire.WireError(f"malformed {what}")
+        raise wire.MalformedFrame(f"malformed {what}")
     return {clean(k, 300): clean(v) for k, v in value.items()}
 
 
 def _arrays(arrays: list, count: int, what: str) -> list:
     if not isinstance(arrays, list) or len(arrays) != count:
-        raise wire.WireError(f"{what}: expected {count} arrays, got {len(arrays) if isinstance(arrays, list) else '?'}")
+        raise wire.MalformedFrame(f"{what}: expected {count} arrays, got {len(arrays) if isinstance(arrays, list) else '?'}")
     for a in arrays:
         if a is not None and (not isinstance(a, np.ndarray) or a.dtype.kind not in "biufc" or a.dtype.hasobject):
-            raise wire.WireError(f"{what}: not a numeric array ({getattr(a, 'dtype', type(a).__name__)})")
+            raise wire.MalformedFrame(f"{what}: not a numeric array ({getattr(a, 'dtype', type(a).__name__)})")
     return arrays
 
 
@@ -176,29 +200,29 @@ def _read_reply(sock: socket.socket, deadline: float) -> tuple[dict, list]:
     against the frame before anything is parsed. WireError on anything malformed, socket.timeout at the deadline."""
     (size,) = struct.unpack("<Q", wire._recv_exactly(sock, 8, deadline))
     if size > MAX_REPLY:
-        raise wire.WireError(f"frame of {size} bytes exceeds the {MAX_REPLY}-byte limit")
+        raise wire.FrameTooLarge(f"frame of {size} bytes exceeds the {MAX_REPLY}-byte limit")
     body = wire._recv_exactly(sock, size, deadline)
     if size < 4:
-        raise wire.WireError("malformed frame: shorter than its header length")
+        raise wire.MalformedFrame("malformed frame: shorter than its header length")
     (head_len,) = struct.unpack("<I", body[:4])
     if head_len > MAX_HEADER or 4 + head_len > size:
-        raise wire.WireError(f"malformed frame: a header of {head_len} bytes (at most {MAX_HEADER}, inside the frame)")
+        raise wire.MalformedFrame(f"malformed frame: a header of {head_len} bytes (at most {MAX_HEADER}, inside the frame)")
     try:
         header = json.loads(body[4:4 + head_len])
     except (ValueError, RecursionError) as exc:
-        raise wire.WireError(f"malformed frame: header is not JSON ({type(exc).__name__})") from None
+        raise wire.MalformedFrame(f"malformed frame: header is not JSON ({type(exc).__name__})") from None
     if not isinstance(header, dict):
-        raise wire.WireError("malformed frame: header is not an object")
+        raise wire.MalformedFrame("malformed frame: header is not an object")
     sizes = header.pop("_sizes", None)
     if not (isinstance(sizes, list) and len(sizes) <= 64 and all(type(n) is int and n >= 0 for n in sizes)
             and 4 + head_len + sum(sizes) == size):
-        raise wire.WireError("malformed frame: array sizes do not add up to the frame")
+        raise wire.MalformedFrame("malformed frame: array sizes do not add up to the frame")
     arrays, offset = [], 4 + head_len
     for n in sizes:
         try:
             arrays.append(np.load(io.BytesIO(body[offset:offset + n]), allow_pickle=False) if n else None)
         except Exception as exc:  # noqa: BLE001 - anything np.load raises on bytes from the untrusted side
-            raise wire.WireError(f"malformed frame: an array does not load ({type(exc).__name__})") from None
+            raise wire.MalformedFrame(f"malformed frame: an array does not load ({type(exc).__name__})") from None
         offset += n
     return header, arrays
 
@@ -359,9 +383,9 @@ class Sandbox:
             if left < self.limits.time + allowance:
                 raise BudgetExhausted(f"budget exhausted {during}: the hand-in used up its {self.limits.budget:g} s "
                                       "time budget (--budget)") from None
-            raise WorkerLost(f"timed out after {self.limits.time + allowance:g} s {during} (infinite loop?)") from None
+            raise TimedOut(f"timed out after {self.limits.time + allowance:g} s {during} (infinite loop?)") from None
         except (wire.WireError, OSError) as exc:
-            unreadable = isinstance(exc, wire.WireError) and ("exceeds" in str(exc) or "malformed" in str(exc))
+            unreadable = isinstance(exc, (wire.FrameTooLarge, wire.MalformedFrame))
             if self.proc is not None and not unreadable:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.proc.wait(timeout=2)
@@ -392,7 +416,8 @@ class Sandbox:
         finally:
             self.spent += time.monotonic() - began
         if reply.get("ok") is not True:
-            raise HandInRaised(f"the hand-in raised {clean(reply.get('error', 'an error'))}")
+            raise HandInRaised(f"the hand-in raised {clean(reply.get('error', 'an error'))}", reply.get("raised", ""),
+                               reply.get("at", ""))
         try:
             return reply, _arrays(out, replies if replies >= 0 else len(out), during)
         except wire.WireError as exc:
@@ -424,7 +449,7 @@ class SandboxedHandIn:
     def __init__(self, plan: Plan, limits: Limits = Limits()):
         self.plan = plan
         self.sandbox = Sandbox(plan, limits)
-        self.strikes: dict[str, list[str]] = {}
+        self.strikes: dict[str, list[tuple[type, str]]] = {}  # item -> the WorkerLost class and text of each strike
         hello = self.sandbox.start()
         self.isolation = self.sandbox.describe()
         self.load_error = "" if hello.get("ok") else hello.get("error", "the hand-in could not be loaded")
@@ -442,11 +467,12 @@ class SandboxedHandIn:
     def _guarded(self, item, call):
         strikes = self.strikes.setdefault(item, [])
         if len(strikes) >= BREAKER:
-            raise WorkerLost(f"not run: {item} failed {BREAKER} times in a row ({strikes[-1]})")
+            kind, last = strikes[-1]
+            raise kind(f"not run: {item} failed {BREAKER} times in a row ({last})")
         try:
             return call()
         except WorkerLost as exc:
-            strikes.append(str(exc))
+            strikes.append((type(exc), str(exc)))
             raise
 
     def forward(self, item, op, *arrays, **config):

@@ -38,6 +38,7 @@ class ItemScore:
     summary: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     problem: str = ""  # why nothing could run (not implemented, failed to import)
+    diagnoses: list[str] = field(default_factory=list)  # what the reported failures are, named (see case_diagnoses)
     hidden: bool = False
     minimal: object = None  # the smallest failing case (reference.grading.report.shrink.Found), when searched
     files: dict = field(default_factory=dict)  # what was written for the student: 'script', 'data', 'heatmap', 'page' -> path
@@ -55,6 +56,31 @@ def convention_only(result: CaseResult) -> bool:
     kinds = {f.kind for f in result.findings}
     return "convention" in kinds and "mistake" not in kinds and not result.error and all(
         c.ok or c.name == "x" for c in result.checks)
+
+
+def case_diagnoses(result: CaseResult) -> list[str]:
+    """What one failing case is, named for a course summary, from its typed findings and failure: the
+    catalogue names or the op diagnosis of its first finding, 'not implemented', 'raised <Type>',
+    'timed out', 'budget exhausted' or 'worker lost'."""
+    if result.findings:
+        first = result.findings[0]
+        return list(first.names) or [first.head]
+    failure = result.failure
+    if failure is None:
+        return []
+    if failure.kind == "missing":
+        return ["not implemented"]
+    if failure.lost:
+        return [{"TimedOut": "timed out", "BudgetExhausted": "budget exhausted"}.get(failure.exception, "worker lost")]
+    return [f"raised {failure.exception}"] if failure.kind == "raised" else []
+
+
+def problem_diagnosis(problem: str) -> str:
+    """An item that could not run at all, named: the grader's own sentences begin 'not implemented:' (the
+    definitions are missing) or name a file that 'failed to import' / 'cannot import'."""
+    if problem.startswith("not implemented"):
+        return "not implemented"
+    return "failed to import" if "failed to import" in problem or "cannot import" in problem else "not graded"
 
 
 def case_fraction(result: CaseResult, profile: Profile) -> float:
@@ -146,11 +172,14 @@ def score_item(name: str, op: str, points: float, results: list[CaseResult], pro
     s.passed = sum(r.ok for r in results) + len(conventions)
     s.earned = sum(1.0 if r in conventions else case_fraction(r, profile) for r in results)
     failing = [r for r in results if not r.ok and r not in conventions]
-    s.reports = [] if problem else [r.report() for r in most_informative(failing)[:REPORTS_PER_ITEM]]
+    reported = [] if problem else most_informative(failing)[:REPORTS_PER_ITEM]
+    s.reports = [r.report() for r in reported]
+    s.diagnoses = [problem_diagnosis(problem)] if problem else sorted({d for r in reported for d in case_diagnoses(r)})
     s.summary = [] if problem else summarise([r for r in results])
     if conventions:
         s.notes.append(f"{len(conventions)} case(s) differ from torch only by a convention at a non-differentiable point "
-                       f"(worth 0 points in this profile): {conventions[0].diagnosis.split(':')[0]}")
+                       f"(worth 0 points in this profile): "
+                       f"{next(f.head for f in conventions[0].findings if f.kind == 'convention')}")
     dtype_notes = sorted({n for r in results for n in r.notes})
     if dtype_notes:
         s.notes.append(f"{dtype_notes[0]}" + (f" (and {len(dtype_notes) - 1} more such notes)" if len(dtype_notes) > 1 else ""))
@@ -192,7 +221,8 @@ def gradescope(scores: list[ItemScore], output: str = "", execution_time: float 
         tests.append({"name": s.name, "number": str(number), "score": round(s.score, 4), "max_score": s.max_score,
                       "status": "passed" if s.cases and s.passed == s.cases else "failed",
                       "output": item_markdown(s), "output_format": "md",
-                      "visibility": "after_due_date" if s.hidden else "visible"})
+                      "visibility": "after_due_date" if s.hidden else "visible",
+                      "extra_data": {"diagnoses": s.diagnoses}})
     data = {"score": round(sum(s.score for s in scores), 4), "max_score": sum(s.max_score for s in scores),
             "output": header_markdown(output), "output_format": "md", "stdout_visibility": "hidden", "tests": tests}
     if execution_time is not None:

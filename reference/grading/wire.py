@@ -22,7 +22,20 @@ MAX_FRAME = 1 << 28  # 256 MiB: far above any graded case
 
 
 class WireError(Exception):
-    """A frame could not be read: the peer closed, sent too much, or sent garbage."""
+    """A frame could not be read: the peer closed (:class:`ConnectionClosed`), sent too much
+    (:class:`FrameTooLarge`), or sent garbage (:class:`MalformedFrame`)."""
+
+
+class ConnectionClosed(WireError):
+    """The peer closed the connection before a whole frame arrived."""
+
+
+class FrameTooLarge(WireError):
+    """A frame's announced size is above the limit (it is not read)."""
+
+
+class MalformedFrame(WireError):
+    """A frame arrived but is not a well-formed header and arrays."""
 
 
 def _recv_exactly(sock: socket.socket, n: int, deadline: float | None = None) -> bytes:
@@ -35,7 +48,7 @@ def _recv_exactly(sock: socket.socket, n: int, deadline: float | None = None) ->
             sock.settimeout(remaining)
         chunk = sock.recv(min(n - got, 1 << 20))
         if not chunk:
-            raise WireError("connection closed")
+            raise ConnectionClosed("connection closed")
         chunks.append(chunk)
         got += len(chunk)
     return b"".join(chunks)
@@ -61,7 +74,7 @@ def recv(sock: socket.socket, deadline: float | None = None, max_frame: int = MA
     """Receive (header, arrays) by ``deadline`` (time.monotonic()); WireError on anything malformed."""
     (size,) = struct.unpack("<Q", _recv_exactly(sock, 8, deadline))
     if size > max_frame:
-        raise WireError(f"frame of {size} bytes exceeds the {max_frame}-byte limit")
+        raise FrameTooLarge(f"frame of {size} bytes exceeds the {max_frame}-byte limit")
     body = _recv_exactly(sock, size, deadline)
     try:
         (head_len,) = struct.unpack("<I", body[:4])
@@ -72,9 +85,9 @@ def recv(sock: socket.socket, deadline: float | None = None, max_frame: int = MA
             offset += n
             arrays.append(np.load(io.BytesIO(blob), allow_pickle=False) if n else None)
     except Exception as exc:  # malformed frame from the untrusted side
-        raise WireError(f"malformed frame: {type(exc).__name__}: {exc}") from None
+        raise MalformedFrame(f"malformed frame: {type(exc).__name__}: {exc}") from None
     if not isinstance(header, dict):
-        raise WireError("malformed frame: header is not an object")
+        raise MalformedFrame("malformed frame: header is not an object")
     return header, arrays
 
 

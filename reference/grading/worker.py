@@ -162,9 +162,10 @@ def main():
             else:
                 reply = ({"ok": False, "error": f"unknown command {header.get('cmd')!r}"}, [])
         except adapters.NotExpressible as exc:
-            reply = ({"ok": False, "error": f"cannot run this case: {exc}"}, [])
+            reply = ({"ok": False, "error": f"cannot run this case: {exc}", "raised": "NotExpressible"}, [])
         except BaseException as exc:  # noqa: B902 - SystemExit/KeyboardInterrupt from the hand-in too
-            reply = ({"ok": False, "error": loading.describe(exc, loader.root)}, [])
+            reply = ({"ok": False, "error": loading.describe(exc, loader.root), "raised": type(exc).__name__,
+                      "at": loading.located(exc, loader.root)}, [])
         wire.send(sock, *reply)
 
 

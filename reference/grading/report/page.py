@@ -61,7 +61,7 @@ def _names(capture) -> list[str]:
     """The catalogue names of a capture's diagnosis."""
     from .shrink import mistake_names
 
-    return mistake_names(capture.result.diagnosis)
+    return mistake_names(capture.result)
 
 
 def _verdict(found) -> str:

@@ -48,9 +48,6 @@ from ...registry import SPECS
 
 BUDGET = 4.0  # seconds of shrinking per item (the brief: under 5 s)
 MAX_ROUNDS = 40
-# op diagnoses (reference.diagnosis) that are not catalogue names: the same one must hold for the smaller case
-HEADS = ("overlapping windows not accumulated", "gradient routed to every tied maximum", "tie-convention mismatch",
-         "convention at x = 0", "right only to float32 precision")
 
 
 @dataclass
@@ -137,30 +134,21 @@ def size_key(case: Case) -> tuple:
 
 # --- what "fails the same way" means ----------------------------------------------------------------
 
-def mistake_names(diagnosis: str) -> list[str]:
-    """Catalogue names (reference.mutants) the diagnosis gives, in catalogue order."""
-    if "probably:" not in diagnosis:
-        return []
-    from ...mutants import MUTANTS
-
-    named = diagnosis.split("probably:", 1)[1].split(";")[0]
-    return list(dict.fromkeys(m.name for m in MUTANTS if m.name in named))
+def mistake_names(result: CaseResult) -> list[str]:
+    """Catalogue names (reference.mutants) the case's findings give, in catalogue order."""
+    return next((list(f.names) for f in result.findings if f.names), [])
 
 
-def _heads(diagnosis: str) -> list[str]:
-    """The op diagnoses (not catalogue names) the diagnosis gives."""
-    return [h for h in HEADS if h in diagnosis]
+def _heads(result: CaseResult) -> list[str]:
+    """The op diagnoses and the precision finding (not catalogue names, not locations) of the case's findings:
+    the same one must hold for a smaller case."""
+    return [f.head for f in result.findings if not f.names and f.kind != "location"]
 
 
-def _error_key(error: str) -> tuple:
-    """(stage, exception type, location in the hand-in) of an error text; () for timeouts and crashes."""
-    if not error or any(w in error for w in ("timed out", "the worker", "not run:", "killed by", "exited with code",
-                                             "budget exhausted")):
-        return ()
-    stage = error.split(" raised ", 1)[0] if " raised " in error else error.split(":", 1)[0]
-    kinds = re.findall(r"raised (\w+)", error)
-    where = re.search(r"\(at ([^:()]+:\d+)", error)
-    return stage, kinds[-1] if kinds else "", where.group(1) if where else ""
+def _error_key(result: CaseResult) -> tuple:
+    """(stage, kind, exception type, place in the hand-in) of the case's failure; () for none, or when the
+    worker was lost (a timeout or a crash: nothing to keep failing the same way)."""
+    return result.failure.key if result.failure is not None else ()
 
 
 def failing_gradients(result: CaseResult) -> list[str]:
@@ -175,7 +163,7 @@ def target_gradient(result: CaseResult) -> str:
         return "error"
     from ...mutants import MUTANTS
 
-    for name in mistake_names(result.diagnosis):
+    for name in mistake_names(result):
         mutant = next(m for m in MUTANTS if m.name == name)
         if mutant.gradient in failing:
             return mutant.gradient
@@ -197,22 +185,22 @@ class Signature:
     def of(cls, result: CaseResult) -> "Signature":
         gradient = target_gradient(result)
         if gradient == "error":
-            return cls("error", error_key=_error_key(result.error))
-        names = mistake_names(result.diagnosis)
-        heads = _heads(result.diagnosis)
+            return cls("error", error_key=_error_key(result))
+        names = mistake_names(result)
+        heads = _heads(result)
         return cls(gradient, names[0] if names else "", "" if names else (heads[0] if heads else ""))
 
     def matches(self, result: CaseResult) -> bool:
         """Whether ``result`` (diagnosed) fails in the same gradient with the same diagnosis."""
         if self.gradient == "error":
-            return bool(result.error) and _error_key(result.error) == self.error_key
+            return bool(result.error) and _error_key(result) == self.error_key
         check = result.check(self.gradient)
         if check is None or check.ok:
             return False
         if self.mistake:
-            return self.mistake in mistake_names(result.diagnosis)
+            return self.mistake in mistake_names(result)
         if self.head:
-            return self.head in result.diagnosis
+            return self.head in _heads(result)
         return True
 
     def needs_diagnosis(self) -> bool:
@@ -268,7 +256,7 @@ class Runner:
         recorder = _Recorder(self.view, self.op)
         self.evaluations += 1
         result = run_case(case, recorder, base, reference=ref, diagnose=False, dtype_policy=self.dtype_policy)
-        if result.error and not _error_key(result.error):
+        if result.failure is not None and result.failure.lost:
             self.lost = result.error
         grads = recorder.grads if isinstance(recorder.grads, dict) else {}
         got = {"out": recorder.out, **{n: grads.get(n) for n in ref.grads}}
@@ -278,10 +266,11 @@ class Runner:
         return capture
 
     def diagnose(self, capture: Capture, ref, grads) -> None:
-        from ...diagnosis import explain
+        from ...diagnosis import findings
 
         try:
-            capture.result.diagnosis = explain(capture.case, ref, grads, SPECS[capture.case.op].diagnose)
+            capture.result.findings = findings(capture.case, ref, grads, SPECS[capture.case.op].diagnose)
+            capture.result.diagnosis = "; ".join(map(str, capture.result.findings))
         except Exception as exc:  # a diagnosis is a bonus; never let it hide the failure
             capture.result.diagnosis = f"(diagnosis unavailable: {type(exc).__name__}: {exc})"
 
@@ -621,7 +610,7 @@ def _fails_same(runner: Runner, capture: Capture, signature: Signature) -> bool:
         check = result.check(signature.gradient)
         if check is None or check.ok:
             return False
-        if signature.needs_diagnosis() and not result.diagnosis:
+        if signature.needs_diagnosis() and not result.findings:
             grads = {n: v for n, v in capture.got.items() if n != "out" and v is not None}
             runner.diagnose(capture, _Oracle(capture), grads)
     return signature.matches(result)
@@ -714,14 +703,14 @@ def attach(score, item, binding, the_plan, profile, results: list[CaseResult], v
         score.notes.append("no smallest failing case: the failing case did not fail again the same way when re-run")
         return
     minimal, complete = shrink(space, runner, start, signature, deadline=start_time + budget)
-    if not minimal.result.diagnosis and not minimal.result.ok and not minimal.result.error:
+    if not minimal.result.findings and not minimal.result.ok and not minimal.result.error:
         grads = {n: v for n, v in minimal.got.items() if n != "out" and v is not None}
         runner.diagnose(minimal, _Oracle(minimal), grads)
     seconds = time.perf_counter() - start_time
     typical = start if reference.case.id == start_case.id else runner.capture(reference.case)
     score.minimal = Found(item.name, item.label, the_plan.format, item.op, item.call, binding, the_plan.target,
                           the_plan.root, signature.gradient, minimal, typical, start_case,
-                          _ordered(mistake_names(minimal.result.diagnosis), signature.mistake),
+                          _ordered(mistake_names(minimal.result), signature.mistake),
                           signature.head, signature.error_key, seconds, runner.evaluations, complete)
 
 
