@@ -576,3 +576,37 @@ def test_routing_to_every_tied_maximum_is_named_and_is_not_a_convention():
         [r.diagnosis for r in failing]
     assert not any("overlapping windows not accumulated" in r.diagnosis for r in failing)
     assert not any(convention_only(r) for r in failing)
+
+
+def test_a_transposed_convolution_that_spells_its_factor_stride_scores_full_marks(tmp_path):
+    """``ConvTranspose1d(in_channels, out_channels, kernel_size, stride, ...)``: bound and built with the factor as ``stride``."""
+    sub = copy(tmp_path, "mytorch_flat_2023")
+    append(next(sub.rglob("ConvTranspose.py")), """
+        _Factor1d, _Factor2d = ConvTranspose1d, ConvTranspose2d
+
+        class ConvTranspose1d(_Factor1d):
+            def __init__(self, in_channels, out_channels, kernel_size, stride, weight_init_fn=None, bias_init_fn=None):
+                _Factor1d.__init__(self, in_channels, out_channels, kernel_size, stride, weight_init_fn, bias_init_fn)
+
+            def forward(self, A):
+                return _Factor1d.forward(self, A)
+
+            def backward(self, dLdZ):
+                return _Factor1d.backward(self, dLdZ)
+
+        class ConvTranspose2d(_Factor2d):
+            def __init__(self, in_channels, out_channels, kernel_size, stride, weight_init_fn=None, bias_init_fn=None):
+                _Factor2d.__init__(self, in_channels, out_channels, kernel_size, stride, weight_init_fn, bias_init_fn)
+
+            def forward(self, A):
+                return _Factor2d.forward(self, A)
+
+            def backward(self, dLdZ):
+                return _Factor2d.backward(self, dLdZ)
+        """)
+    g = graded(sub, every=10)
+    s = by_name(g)
+    for name in ("ConvTranspose1d", "ConvTranspose2d"):
+        assert "stride" in g.plan.bindings[name].params, g.plan.bindings[name]  # the redefinition is the one graded
+        assert s[name].cases and s[name].score == s[name].max_score, (s[name].problem, s[name].reports[:1])
+    assert all(v.score == v.max_score for v in s.values()), [(k, v.problem) for k, v in s.items() if v.problem]

@@ -72,10 +72,14 @@ class Cs231nAdapter:
         return {"x": bwd(dout, cache)}
 
 
+# The one table of mytorch constructor arguments: each argument the adapter passes -> the spellings
+# semesters used, preferred first. reference.grading.formats builds each item's ``accepts`` from it (so a
+# class is bound only when construct() can fill every parameter it requires) and report.calls spells the
+# constructor line with it. A transposed convolution's factor is ``upsampling_factor`` or ``stride``.
 ARGUMENT_SPELLINGS = {
     "in_channels": ("in_channels", "in_channel"), "out_channels": ("out_channels", "out_channel"),
     "kernel_size": ("kernel_size", "kernel"), "kernel": ("kernel", "kernel_size"), "stride": ("stride",),
-    "padding": ("padding", "pad"), "upsampling_factor": ("upsampling_factor", "upsample_factor"),
+    "padding": ("padding", "pad"), "upsampling_factor": ("upsampling_factor", "upsample_factor", "stride"),
     "downsampling_factor": ("downsampling_factor", "downsample_factor"),
     "weight_init_fn": ("weight_init_fn",), "bias_init_fn": ("bias_init_fn",),
 }
@@ -146,8 +150,9 @@ class MytorchAdapter:
                 if np.shape(holder.W) == weights.shape:
                     holder.W, holder.b = weights.copy(), bias.copy()
         elif op.startswith(("upsample", "downsample")):
-            factor = _ints(config["factor"], nd)[0]
-            layer = construct(cls, upsampling_factor=factor, downsampling_factor=factor)
+            # only the op's own factor: ``stride`` spells upsampling_factor, and must not reach a Downsample class
+            factor = "upsampling_factor" if op.startswith("upsample") else "downsampling_factor"
+            layer = construct(cls, **{factor: _ints(config["factor"], nd)[0]})
         elif op.endswith("pool2d"):
             k = _ints(config["kernel_size"], 2)[0]
             layer = construct(cls, kernel=k, stride=_ints(config.get("stride") or k, 2)[0])

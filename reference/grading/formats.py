@@ -16,17 +16,26 @@ import os
 from dataclasses import dataclass
 
 from ..registry import SPECS
+from .adapters import ARGUMENT_SPELLINGS
 from .discovery import HandIn, best
 
 FORMATS = ("native", "cs231n", "mytorch")
 
-# constructor arguments the mytorch adapter can pass, with the spellings semesters used
-_CONV = {"in_channels": ("in_channels", "in_channel"), "out_channels": ("out_channels", "out_channel"),
-         "kernel_size": ("kernel_size", "kernel"), "weight_init_fn": ("weight_init_fn",), "bias_init_fn": ("bias_init_fn",)}
-_STRIDED = {**_CONV, "stride": ("stride",), "padding": ("padding", "pad")}
-_TRANSPOSE = {**_CONV, "upsampling_factor": ("upsampling_factor", "upsample_factor", "stride")}
-_POOL1 = {"kernel": ("kernel", "kernel_size")}
-_POOL = {**_POOL1, "stride": ("stride",)}
+
+def _accepts(*arguments: str) -> dict[str, tuple[str, ...]]:
+    """{argument: its spellings} for the constructor arguments the mytorch adapter passes an item's class.
+
+    The spellings are the adapter's own table (adapters.ARGUMENT_SPELLINGS), so a class is bound only when
+    adapters.construct can fill each parameter it requires.
+    """
+    return {a: ARGUMENT_SPELLINGS[a] for a in arguments}
+
+
+_CONV = _accepts("in_channels", "out_channels", "kernel_size", "weight_init_fn", "bias_init_fn")
+_STRIDED = {**_CONV, **_accepts("stride", "padding")}
+_TRANSPOSE = {**_CONV, **_accepts("upsampling_factor")}
+_POOL1 = _accepts("kernel")
+_POOL = {**_POOL1, **_accepts("stride")}
 
 
 @dataclass(frozen=True)
@@ -53,10 +62,10 @@ MYTORCH_ITEMS = {i.name: i for i in (
     _mytorch("Conv2d_stride1", "conv2d", _CONV, "conv"), _mytorch("Conv2d", "conv2d", _STRIDED, "conv"),
     _mytorch("ConvTranspose1d", "conv_transpose1d", _TRANSPOSE, "conv_transpose"),
     _mytorch("ConvTranspose2d", "conv_transpose2d", _TRANSPOSE, "conv_transpose"),
-    _mytorch("Upsample1d", "upsample1d", {"upsampling_factor": ("upsampling_factor",)}, "resample"),
-    _mytorch("Upsample2d", "upsample2d", {"upsampling_factor": ("upsampling_factor",)}, "resample"),
-    _mytorch("Downsample1d", "downsample1d", {"downsampling_factor": ("downsampling_factor",)}, "resample"),
-    _mytorch("Downsample2d", "downsample2d", {"downsampling_factor": ("downsampling_factor",)}, "resample"),
+    _mytorch("Upsample1d", "upsample1d", _accepts("upsampling_factor"), "resample"),
+    _mytorch("Upsample2d", "upsample2d", _accepts("upsampling_factor"), "resample"),
+    _mytorch("Downsample1d", "downsample1d", _accepts("downsampling_factor"), "resample"),
+    _mytorch("Downsample2d", "downsample2d", _accepts("downsampling_factor"), "resample"),
     _mytorch("MaxPool2d_stride1", "max_pool2d", _POOL1, "pool"), _mytorch("MaxPool2d", "max_pool2d", _POOL, "pool"),
     _mytorch("MeanPool2d_stride1", "avg_pool2d", _POOL1, "pool"), _mytorch("MeanPool2d", "avg_pool2d", _POOL, "pool"),
     _mytorch("ReLU", "relu", {}, "activation"), _mytorch("Sigmoid", "sigmoid", {}, "activation"),

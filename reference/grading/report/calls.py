@@ -103,7 +103,7 @@ def _mytorch(found, capture) -> Call:
             known["padding"] = padding
     elif case.op.startswith(("upsample", "downsample")):
         factor = per_dim(case.config["factor"], nd)[0]
-        known = {"upsampling_factor": factor, "downsampling_factor": factor}
+        known = {("upsampling_factor" if case.op.startswith("upsample") else "downsampling_factor"): factor}
     elif case.op.endswith("pool2d"):
         k = per_dim(case.config["kernel_size"], 2)[0]
         known = {"kernel": k, "stride": per_dim(case.config.get("stride") or k, 2)[0]}
