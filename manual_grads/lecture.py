@@ -34,22 +34,22 @@ first); here ``n`` is the sample of the batch, not the lecture's output map.
 * Depthwise convolution (channel multiplier m) and the separable block: per-channel K×K filters in loops.
 * Transform-invariant layers: a bank of transformed filters ``T_g W``; ``dW = Σ_g T_g⁻¹(dW_g)``.
 
-Reused from manual_grads, because they are definitions rather than computations:
+Reused from manual_grads, because it is a definition rather than a computation: only
+:func:`manual_grads.interpolation.axis_matrix`, torch's rule for interpolation's source indices and weights
+(nearest, nearest-exact, linear with or without align_corners). It reproduces torch's index arithmetic bit
+for bit, which runs in float32 (the nearest modes' source index is the floor of a float32 product with a
+float32 scale; linear's coordinates are computed in the input's precision) — a rule to copy, not a formula to
+derive. It is imported into this module by name, so a mutant (``reference.mutants``) replaces it in its
+private copy of this module, never in manual_grads' fast path. Because the matrices
+are shared, the fast == lecture test cannot catch a wrong interpolation weight; the checks against torch do.
+Everything else — output sizes, padding rules, pooling windows and divisors, adaptive bins, activation
+functions and their derivatives, the transform groups, T_g, T_g⁻¹ and the group table g⁻¹h — is written out
+below.
 
-* :func:`manual_grads.interpolation.axis_matrix` — torch's rule for interpolation's source indices and
-  weights (nearest, nearest-exact, linear with or without align_corners, in torch's precision);
-* :data:`manual_grads.transform.GROUPS`, :func:`~manual_grads.transform.transform`,
-  :func:`~manual_grads.transform.inverse_transform` and :func:`~manual_grads.transform.axis_permutations`
-  — the groups' elements, their action T_g on a filter, T_g⁻¹, and the index of g⁻¹h (the group table).
-
-They are imported into this module by name, so a mutant (``reference.mutants``) replaces them here, never in
-manual_grads' fast paths. Because the interpolation matrices are shared, the fast == lecture test cannot catch
-a wrong interpolation weight; the checks against torch do. Everything else — output sizes, padding rules, pooling windows and
-divisors, adaptive bins, activation functions and their derivatives — is written out below.
-
-The mutant catalogue (``reference.mutants``) plants students' mistakes in these forms: it replaces one
-helper of this module (e.g. :func:`flip`, :func:`replaces`, :func:`scatter_add`) and swaps the lecture's
-ops in for manual_grads' public ``<op>_forward`` / ``<op>_backward`` while a check runs.
+The mutant catalogue (``reference.mutants``) plants students' mistakes in these forms: each such mutant is an
+implementation of its own, the lecture's ``<op>_forward`` / ``<op>_backward`` taken from a private copy of
+this module in which one helper (e.g. :func:`flip`, :func:`replaces`, :func:`scatter_add`) is replaced
+(``reference.mutants._LectureWith``); this module itself is never patched.
 """
 from __future__ import annotations
 
@@ -61,7 +61,6 @@ from typing import Callable
 import numpy as np
 
 from .interpolation import axis_matrix
-from .transform import GROUPS, axis_permutations, inverse_transform, transform
 
 Pads = tuple[tuple[int, int], ...]
 
@@ -878,6 +877,49 @@ separable_conv1d_backward = separable_conv2d_backward = separable_conv_backward
 
 # --- transform-invariant layers ---------------------------------------------------------------------
 
+Element = tuple[int, int]  # g = (r, m): mirror left-right if m, then rotate by r quarter turns counter-clockwise
+
+# the finite groups of filter transforms, their elements in the order of the transform axis
+GROUPS: dict[str, tuple[Element, ...]] = {
+    "p4": ((0, 0), (1, 0), (2, 0), (3, 0)),  # rotations by 0, 90, 180, 270°
+    "p4m": ((0, 0), (1, 0), (2, 0), (3, 0), (0, 1), (1, 1), (2, 1), (3, 1)),  # the rotations, then mirrored ones
+    "reflect": ((0, 0), (0, 1)),  # the identity and the left-right mirror
+}
+
+
+def mirror(a: np.ndarray) -> np.ndarray:
+    """The filter reflected left-right: its last axis reversed (its own inverse)."""
+    return np.flip(a, axis=-1)
+
+
+def quarter_turn(a: np.ndarray, turns: int) -> np.ndarray:
+    """The filter rotated by ``turns`` · 90° in its last two axes, counter-clockwise (clockwise for turns < 0)."""
+    return np.rot90(a, turns, axes=(-2, -1))
+
+
+def transform(a: np.ndarray, g: Element) -> np.ndarray:
+    """``T_g a = rot^r(mirror^m(a))``: mirror left-right if m, then r quarter turns."""
+    r, m = g
+    return quarter_turn(mirror(a) if m else a, r)
+
+
+def inverse_transform(a: np.ndarray, g: Element) -> np.ndarray:
+    """``T_g⁻¹ a = mirror^m(rot^-r(a))``: the steps of T_g undone in reverse order — r quarter turns back, then
+    the mirror again (T_g only moves filter entries, so T_g⁻¹ = T_gᵀ)."""
+    r, m = g
+    a = quarter_turn(a, -r)
+    return mirror(a) if m else a
+
+
+def group_table(group: str) -> list[list[int]]:
+    """``[g][h]`` = the index of g⁻¹h: the element k with ``T_g T_k = T_h``, found by trying every k on a filter
+    with no symmetry (each element moves it differently), not by group algebra."""
+    elements = GROUPS[group]
+    probe = np.arange(9.0).reshape(3, 3)
+    return [[next(k for k, e in enumerate(elements) if np.array_equal(transform(transform(probe, e), g), transform(probe, h)))
+             for h in elements] for g in elements]
+
+
 @dataclass(frozen=True)
 class TransformConvCache:
     conv: ConvCache
@@ -897,7 +939,7 @@ def transform_conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, group=
         raise ValueError(f"group must be one of {sorted(GROUPS)}, got {group!r}")
     if any(r % 2 for r, _ in GROUPS[group]) and w.shape[-1] != w.shape[-2]:
         raise ValueError(f"group {group!r} rotates filters by 90°, which needs square kernels; got {w.shape[-2:]}")
-    elements, g_inverse_h = GROUPS[group], axis_permutations(group)
+    elements, g_inverse_h = GROUPS[group], group_table(group)
     bank = np.stack([transform(w if lifting else w[:, :, g_inverse_h[j]], g) for j, g in enumerate(elements)], axis=1)
     bank = bank.reshape((w.shape[0] * len(elements), -1) + w.shape[-2:])  # (O·|G|, C[·|G|], k, k)
     z, conv = conv_forward(x.reshape(x.shape[:1] + (-1,) + x.shape[-2:]), bank, None, stride, padding, dilation, nd=2)
@@ -911,7 +953,7 @@ def transform_conv_backward(dz, cache: TransformConvCache) -> dict[str, np.ndarr
     goes back to transform channel g⁻¹h); ``db[o] = Σ_{n,g,t} dZ[n, o, g, t]``."""
     dz = np.asarray(dz)
     grads = conv_backward(dz.reshape((dz.shape[0], -1) + dz.shape[3:]), cache.conv)
-    elements, g_inverse_h = GROUPS[cache.group], axis_permutations(cache.group)
+    elements, g_inverse_h = GROUPS[cache.group], group_table(cache.group)
     per_transform = grads["w"].reshape((cache.w_shape[0], len(elements)) + cache.w_shape[1:])
     dw = np.zeros(cache.w_shape, dtype=per_transform.dtype)
     for j, g in enumerate(elements):
