@@ -1,6 +1,7 @@
 """Every op the harness verifies, by name: the ``SPECS`` of every module in reference/families/, discovered.
 
-Adding a family is adding its file there (its ``SPECS`` list of OpSpec); nothing else lists ops.
+Adding a family is adding its file there (its ``SPECS`` list of OpSpec). Apart from the course formats
+(reference/grading/formats.py, a course's layer names mapped to ops), nothing else lists ops.
 """
 from __future__ import annotations
 
@@ -11,18 +12,25 @@ from . import families as _families
 from .spec import OpSpec
 
 
-def _discover() -> dict[str, OpSpec]:
+def _discover() -> tuple[dict[str, OpSpec], dict[str, str]]:
     specs: dict[str, OpSpec] = {}
+    files: dict[str, str] = {}
     for info in sorted(pkgutil.iter_modules(_families.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{_families.__name__}.{info.name}")
         for spec in getattr(module, "SPECS", ()):
             if spec.name in specs:
                 raise ValueError(f"op {spec.name} is declared twice (reference/families/{info.name}.py)")
-            specs[spec.name] = spec
-    return specs
+            specs[spec.name], files[spec.name] = spec, f"reference/families/{info.name}.py"
+    return specs, files
 
 
-SPECS: dict[str, OpSpec] = _discover()
+SPECS, _FILES = _discover()
+
+
+def family_file(op: str) -> str:
+    """The family file that declares ``op`` (``reference/families/<module>.py``), for messages that say which file
+    to edit; the placeholder ``reference/families/<family>.py`` for an op not declared yet."""
+    return _FILES.get(op, "reference/families/<family>.py")
 
 
 def families() -> list[str]:

@@ -4,8 +4,10 @@ An :class:`OpSpec` holds everything about one op: its name (the implementation
 provides ``<name>_forward`` / ``<name>_backward``), its family, its torch mirror
 (a function of reference.torch_ops or of the family file, held by reference), its case grid, per-dtype
 tolerance overrides, the diagnosis run when it fails, the inputs it is linear in
-(for the adjoint test) and its benchmark shapes. The registry discovers the
-family files; nothing else lists ops.
+(for the adjoint test), its benchmark shapes and whether manual_grads.lecture
+teaches it. The registry discovers the family files. Apart from the course formats
+(reference/grading/formats.py, which map a course's own layer names to the ops
+that check them), nothing else lists ops.
 """
 from __future__ import annotations
 
@@ -25,4 +27,6 @@ class OpSpec:
     linear_in: tuple[str, ...] = ()  # inputs the op is linear (affine) in, for the adjoint test
     tolerances: Mapping = field(default_factory=dict)  # dtype name -> reference.compare.Tolerance, where not the default
     benches: tuple = ()  # reference.benches.Bench shapes timed by benchmarks/
-
+    # the op has a literal form in manual_grads/lecture.py, proven equal to the fast path
+    # (tests/test_lecture_forms.py); False only for ops the lecture does not teach
+    lecture_form: bool = True
