@@ -4,8 +4,8 @@ An :class:`OpSpec` holds everything about one op: its name (the implementation
 provides ``<name>_forward`` / ``<name>_backward``), its family, its torch mirror
 (a function of reference.torch_ops or of the family file, held by reference), its case grid, per-dtype
 tolerance overrides, the diagnosis run when it fails, the inputs it is linear in
-(for the adjoint test), its benchmark shapes and whether manual_grads.lecture
-teaches it. The registry discovers the family files. Apart from the course formats
+(for the adjoint test), its benchmark shapes, whether manual_grads.lecture
+teaches it and which knobs the student report's shrinker turns. The registry discovers the family files. Apart from the course formats
 (reference/grading/formats.py, which map a course's own layer names to the ops
 that check them), nothing else lists ops.
 """
@@ -30,3 +30,6 @@ class OpSpec:
     # the op has a literal form in manual_grads/lecture.py, proven equal to the fast path
     # (tests/test_lecture_forms.py); False only for ops the lecture does not teach
     lecture_form: bool = True
+    # the knobs the student report's shrinker (reference.grading.report.shrink) turns to find a smaller failing
+    # case: 'conv', 'transpose', 'pool', 'resample' or 'activation'; '' = only the grid's own cases are tried
+    shrink: str = ""

@@ -73,3 +73,11 @@ def test_families_partition_the_ops():
     assert sorted(op for f in families() for op in ops_of(f)) == sorted(SPECS), (
         f"ops by family {sorted(op for f in families() for op in ops_of(f))} are not the registry's {sorted(SPECS)}: "
         f"give each OpSpec exactly one family (its second argument) in its reference/families/<family>.py")
+
+
+def test_every_op_names_knobs_the_shrinker_has():
+    """OpSpec.shrink is one of the student report's families of knobs (or '' for the grid's cases only)."""
+    from reference.grading.report.shrink import KINDS
+
+    wrong = {op: s.shrink for op, s in SPECS.items() if s.shrink not in ("", *KINDS)}
+    assert not wrong, [f"{op}: shrink={k!r} in {family_file(op)} is none of {KINDS} (or '')" for op, k in wrong.items()]

@@ -33,5 +33,5 @@ def activation_grid(name: str, full: bool = False) -> list[Case]:
 MIRRORS = {"relu": torch_ops.relu, "leaky_relu": torch_ops.leaky_relu, "sigmoid": torch_ops.sigmoid, "tanh": torch_ops.tanh,
            "softplus": torch_ops.softplus, "elu": torch_ops.elu, "gelu": torch_ops.gelu}
 
-SPECS = [OpSpec(name, "activation", partial(activation_grid, name), MIRRORS[name],
+SPECS = [OpSpec(name, "activation", partial(activation_grid, name), MIRRORS[name], shrink="activation",
                 diagnose=derivative_at_zero if name in ("relu", "leaky_relu") else None) for name in OPTIONS]

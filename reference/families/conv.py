@@ -42,15 +42,15 @@ def conv_grid(nd: int, full: bool = False) -> list[Case]:
 
 
 SPECS = [
-    OpSpec("conv1d", "conv", partial(conv_grid, 1), torch_ops.conv1d, linear_in=("x", "w"), benches=(
+    OpSpec("conv1d", "conv", partial(conv_grid, 1), torch_ops.conv1d, shrink="conv", linear_in=("x", "w"), benches=(
         conv_bench("conv1d", "audio-b8", 8, 64, 64, (1024,), 3, 1, 1),
         conv_bench("conv1d", "small-b2", 2, 3, 4, (16,), 3, 1, 1))),
-    OpSpec("conv2d", "conv", partial(conv_grid, 2), torch_ops.conv2d, linear_in=("x", "w"), benches=(
+    OpSpec("conv2d", "conv", partial(conv_grid, 2), torch_ops.conv2d, shrink="conv", linear_in=("x", "w"), benches=(
         conv_bench("conv2d", "resnet18-conv1-b8", 8, 3, 64, (224, 224), 7, 2, 3, bias=False),
         conv_bench("conv2d", "resnet18-layer1-b8", 8, 64, 64, (56, 56), 3, 1, 1, bias=False),
         conv_bench("conv2d", "resnet18-layer3-b8", 8, 256, 256, (14, 14), 3, 1, 1, bias=False),
         conv_bench("conv2d", "resnet18-layer4-down-b8", 8, 256, 512, (14, 14), 3, 2, 1, bias=False),
         conv_bench("conv2d", "small-b2", 2, 3, 4, (8, 8), 3, 1, 1),
         conv_bench("conv2d", "mobilenetv2-pointwise-b8", 8, 144, 24, (56, 56), 1))),
-    OpSpec("conv3d", "conv", partial(conv_grid, 3), torch_ops.conv3d, linear_in=("x", "w")),
+    OpSpec("conv3d", "conv", partial(conv_grid, 3), torch_ops.conv3d, shrink="conv", linear_in=("x", "w")),
 ]

@@ -86,12 +86,12 @@ def adaptive_grid(nd: int, full: bool = False) -> list[Case]:
 
 
 SPECS = [
-    OpSpec("max_pool1d", "pool", partial(max_pool_grid, 1), torch_ops.max_pool1d, diagnose=max_pool_routing),
-    OpSpec("max_pool2d", "pool", partial(max_pool_grid, 2), torch_ops.max_pool2d, diagnose=max_pool_routing, benches=(
+    OpSpec("max_pool1d", "pool", partial(max_pool_grid, 1), torch_ops.max_pool1d, shrink="pool", diagnose=max_pool_routing),
+    OpSpec("max_pool2d", "pool", partial(max_pool_grid, 2), torch_ops.max_pool2d, shrink="pool", diagnose=max_pool_routing, benches=(
         Bench("max_pool2d", "resnet18-stem-b8", {"x": (8, 64, 112, 112)}, {"kernel_size": 3, "stride": 2, "padding": 1}),
         Bench("max_pool2d", "small-b2", {"x": (2, 3, 8, 8)}, {"kernel_size": 2}))),
-    OpSpec("avg_pool1d", "pool", partial(avg_pool_grid, 1), torch_ops.avg_pool1d, linear_in=("x",)),
-    OpSpec("avg_pool2d", "pool", partial(avg_pool_grid, 2), torch_ops.avg_pool2d, linear_in=("x",), benches=(
+    OpSpec("avg_pool1d", "pool", partial(avg_pool_grid, 1), torch_ops.avg_pool1d, shrink="pool", linear_in=("x",)),
+    OpSpec("avg_pool2d", "pool", partial(avg_pool_grid, 2), torch_ops.avg_pool2d, shrink="pool", linear_in=("x",), benches=(
         Bench("avg_pool2d", "2x2-b8", {"x": (8, 64, 56, 56)}, {"kernel_size": 2}),)),
     OpSpec("adaptive_avg_pool1d", "pool", partial(adaptive_grid, 1), torch_ops.adaptive_avg_pool1d, linear_in=("x",)),
     OpSpec("adaptive_avg_pool2d", "pool", partial(adaptive_grid, 2), torch_ops.adaptive_avg_pool2d, linear_in=("x",), benches=(

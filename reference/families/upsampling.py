@@ -83,16 +83,16 @@ def interpolate_grid(full: bool = False) -> list[Case]:
 
 
 SPECS = [
-    OpSpec("conv_transpose1d", "upsampling", partial(transpose_grid, 1), torch_ops.conv_transpose1d, linear_in=("x", "w")),
-    OpSpec("conv_transpose2d", "upsampling", partial(transpose_grid, 2), torch_ops.conv_transpose2d, linear_in=("x", "w"),
+    OpSpec("conv_transpose1d", "upsampling", partial(transpose_grid, 1), torch_ops.conv_transpose1d, shrink="transpose", linear_in=("x", "w")),
+    OpSpec("conv_transpose2d", "upsampling", partial(transpose_grid, 2), torch_ops.conv_transpose2d, shrink="transpose", linear_in=("x", "w"),
            benches=(  # the adjoint of a 128 -> 256 channel convolution
         Bench("conv_transpose2d", "dcgan-up-b8", {"x": (8, 256, 14, 14), "w": (256, 128, 4, 4), "b": (128,)},
               {"stride": 2, "padding": 1}, conv_gflop(8, 128, 256, (14, 14), (4, 4)),
               conv_products(8, 128, 256, (14, 14), (4, 4))),)),
-    OpSpec("upsample1d", "upsampling", partial(resample_grid, "upsample", 1), torch_ops.upsample1d, linear_in=("x",)),
-    OpSpec("upsample2d", "upsampling", partial(resample_grid, "upsample", 2), torch_ops.upsample2d, linear_in=("x",)),
-    OpSpec("downsample1d", "upsampling", partial(resample_grid, "downsample", 1), torch_ops.downsample1d, linear_in=("x",)),
-    OpSpec("downsample2d", "upsampling", partial(resample_grid, "downsample", 2), torch_ops.downsample2d, linear_in=("x",)),
+    OpSpec("upsample1d", "upsampling", partial(resample_grid, "upsample", 1), torch_ops.upsample1d, shrink="resample", linear_in=("x",)),
+    OpSpec("upsample2d", "upsampling", partial(resample_grid, "upsample", 2), torch_ops.upsample2d, shrink="resample", linear_in=("x",)),
+    OpSpec("downsample1d", "upsampling", partial(resample_grid, "downsample", 1), torch_ops.downsample1d, shrink="resample", linear_in=("x",)),
+    OpSpec("downsample2d", "upsampling", partial(resample_grid, "downsample", 2), torch_ops.downsample2d, shrink="resample", linear_in=("x",)),
     OpSpec("interpolate", "upsampling", interpolate_grid, torch_ops.interpolate, linear_in=("x",), benches=(
         Bench("interpolate", "bilinear-x2-b8", {"x": (8, 64, 56, 56)}, {"scale_factor": 2.0, "mode": "bilinear",
                                                                          "align_corners": False}),

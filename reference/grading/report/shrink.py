@@ -36,7 +36,6 @@ minima here within a few seconds, the same every run, and says what it tried.
 from __future__ import annotations
 
 import math
-import re
 import time
 from dataclasses import dataclass, field
 
@@ -277,19 +276,13 @@ class Runner:
 
 # --- the configuration space -------------------------------------------------------------------------
 
+KINDS = ("conv", "transpose", "pool", "resample", "activation")
+
+
 def kind_of(op: str) -> str:
-    """Which family of knobs an op has ('' when it is not shrunk beyond the grid)."""
-    if op.startswith("conv_transpose"):
-        return "transpose"
-    if re.fullmatch(r"conv[123]d", op):
-        return "conv"
-    if re.fullmatch(r"(max|avg)_pool[12]d", op):
-        return "pool"
-    if re.fullmatch(r"(up|down)sample[12]d", op):
-        return "resample"
-    if SPECS[op].family == "activation":
-        return "activation"
-    return ""
+    """Which family of knobs an op has, as its OpSpec declares (``shrink``: one of :data:`KINDS`; '' when it is
+    not shrunk beyond the grid)."""
+    return SPECS[op].shrink
 
 
 @dataclass(frozen=True)
