@@ -42,6 +42,15 @@ def tied_maxima(x: np.ndarray, kernel_size, stride, padding, dilation, ceil_mode
     return hits[(Ellipsis,) + tuple(slice(pi, pi + n) for pi, n in zip(p, x.shape[2:]))]
 
 
+def mismatches(case: Case, got: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """:func:`~reference.compare.mismatch_mask` under the tolerance the case was judged by: its op's override for
+    its dtype (``OpSpec.tolerances``), else the dtype's default."""
+    from .registry import SPECS  # here, not above: the family files import this module
+
+    spec = SPECS.get(case.op)
+    return mismatch_mask(got, expected, spec.tolerances.get(case.dtype) if spec is not None else None)
+
+
 def max_pool_routing(case: Case, oracle, grads: dict) -> Finding | None:
     """Recognise the two classic max-pool routing faults.
 
@@ -53,7 +62,7 @@ def max_pool_routing(case: Case, oracle, grads: dict) -> Finding | None:
     got, expected = grads.get("x"), oracle.grads["x"]
     if not isinstance(got, np.ndarray) or got.shape != expected.shape:
         return None
-    bad = mismatch_mask(got, expected)
+    bad = mismatches(case, got, expected)
     if not bad.any():
         return None
     spatial = tuple(range(2, got.ndim))
@@ -84,7 +93,7 @@ def derivative_at_zero(case: Case, oracle, grads: dict) -> Finding | None:
     got, expected, x = grads.get("x"), oracle.grads["x"], oracle.inputs["x"]
     if not isinstance(got, np.ndarray) or got.shape != expected.shape:
         return None
-    bad = mismatch_mask(got, expected)
+    bad = mismatches(case, got, expected)
     if not bad.any() or (bad & (x != 0)).any():
         return None
     return Finding.of("convention", "convention at x = 0",
@@ -119,11 +128,11 @@ def known_mistakes(case: Case, oracle, grads: dict, failing: list[str]) -> list[
         try:
             arrays = [None if a is None else a.copy() for a in oracle.inputs.values()]
             _, cache = getattr(impl, f"{case.op}_forward")(*arrays, **case.config)
-            wrong = getattr(impl, f"{case.op}_backward")(oracle.upstream.copy(), cache)
+            theirs = getattr(impl, f"{case.op}_backward")(oracle.upstream.copy(), cache)
         except Exception:
             continue
-        if all(isinstance(grads.get(n), np.ndarray) and n in wrong and np.shape(wrong[n]) == grads[n].shape
-               and not mismatch_mask(grads[n], np.asarray(wrong[n])).any() for n in failing):
+        if all(isinstance(grads.get(n), np.ndarray) and n in theirs and np.shape(theirs[n]) == grads[n].shape
+               and not mismatches(case, grads[n], np.asarray(theirs[n])).any() for n in failing):
             names.append(mutant.name)
     return names
 
@@ -172,7 +181,7 @@ def locate(case: Case, name: str, got: np.ndarray, expected: np.ndarray) -> Loca
     """Where the wrong elements of one gradient live: channels, samples, a border band, a stride phase."""
     if not isinstance(got, np.ndarray) or got.shape != expected.shape or got.ndim < 3:
         return None
-    bad = mismatch_mask(got, expected)
+    bad = mismatches(case, got, expected)
     if not bad.any() or bad.all():
         return None
     found = {}
@@ -239,7 +248,7 @@ def findings(case: Case, oracle, grads: dict, op_diagnose=None) -> list[Finding]
     """Everything recognisable about a failure, most specific first."""
     failing = [n for n, e in oracle.grads.items()
                if not (isinstance(grads.get(n), np.ndarray) and grads[n].shape == e.shape
-                       and not mismatch_mask(grads[n], e).any())]
+                       and not mismatches(case, grads[n], e).any())]
     found = []
     if op_diagnose is not None:
         finding = op_diagnose(case, oracle, grads)

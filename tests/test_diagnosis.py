@@ -134,3 +134,40 @@ def test_overlapping_windows_not_accumulated_are_named(nd):
                      max_pool_routing)
     assert found[0].kind == "mistake" and found[0].message.startswith("overlapping windows not accumulated")
 
+
+
+def test_a_diagnosis_judges_by_the_op_s_own_tolerance(monkeypatch):
+    """With a looser OpSpec tolerance for relu, a dX off by 1e-7 everywhere and wrong at x = 0 is a convention at
+    x = 0 (as run_case judges it); under the default tolerance every element is wrong and it is not."""
+    from dataclasses import replace
+
+    from reference.compare import Tolerance
+    from reference.diagnosis import derivative_at_zero
+    from reference.harness import run_case
+    from reference.registry import SPECS
+
+    class Drifting:
+        @staticmethod
+        def relu_forward(x):
+            return np.maximum(x, 0), x
+
+        @staticmethod
+        def relu_backward(dout, x):
+            return {"x": dout * (x >= 0) * (1 + 1e-7)}
+
+    case = next(c for c in SPECS["relu"].grid(False)  # a case whose input has exact zeros
+                if c.dtype == "float64" and (_oracle_and_grads(c, Drifting)[0].inputs["x"] == 0).any())
+    default = run_case(case, Drifting)
+    assert not default.ok and not any(f.head == "convention at x = 0" for f in default.findings)
+    monkeypatch.setitem(SPECS, "relu", replace(SPECS["relu"], tolerances={"float64": Tolerance(rtol=1e-5, atol=1e-8)}))
+    loose = run_case(case, Drifting)
+    assert not loose.ok and loose.findings[0].head == "convention at x = 0", loose.report()
+    assert derivative_at_zero(case, *_oracle_and_grads(case, Drifting)) is not None
+
+
+def _oracle_and_grads(case, impl):
+    from reference.harness import oracle
+
+    ref = oracle(case, case.seed(0))
+    _, cache = impl.relu_forward(ref.inputs["x"].copy())
+    return ref, impl.relu_backward(ref.upstream.copy(), cache)
