@@ -37,8 +37,9 @@ first); here ``n`` is the sample of the batch, not the lecture's output map.
 Reused from manual_grads, because it is a definition rather than a computation: only
 :func:`manual_grads.interpolation.axis_matrix`, torch's rule for interpolation's source indices and weights
 (nearest, nearest-exact, linear with or without align_corners). It reproduces torch's index arithmetic bit
-for bit, which runs in float32 (the nearest modes' source index is the floor of a float32 product with a
-float32 scale; linear's coordinates are computed in the input's precision) — a rule to copy, not a formula to
+for bit, which rounds through float32 (the nearest modes' source index is the floor, taken in float32, of the
+destination index times a float32 scale -- nearest-exact forms that product in float64 first; linear's
+coordinates are computed in the input's precision) — a rule to copy, not a formula to
 derive. It is imported into this module by name, so a mutant (``reference.mutants``) replaces it in its
 private copy of this module, never in manual_grads' fast path. Because the matrices
 are shared, the fast == lecture test cannot catch a wrong interpolation weight; the checks against torch do.

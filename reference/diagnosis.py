@@ -4,8 +4,8 @@ A diagnosis takes the case, the oracle (inputs, upstream gradient, torch's
 results) and the implementation's gradients, and returns a typed :class:`Finding`
 (kind, head, message, gradient, catalogue names, location) or ``None``. Ops name
 theirs in their :class:`~reference.spec.OpSpec`. :func:`findings` gathers every
-finding of a failure, most specific first; :func:`explain` is their one-line text,
-for people: code reads the findings, never the text.
+finding of a failure, most specific first (reference.harness joins their messages
+into one line for people: code reads the findings, never the text).
 """
 from __future__ import annotations
 
@@ -45,10 +45,9 @@ def tied_maxima(x: np.ndarray, kernel_size, stride, padding, dilation, ceil_mode
 def mismatches(case: Case, got: np.ndarray, expected: np.ndarray) -> np.ndarray:
     """:func:`~reference.compare.mismatch_mask` under the tolerance the case was judged by: its op's override for
     its dtype (``OpSpec.tolerances``), else the dtype's default."""
-    from .registry import SPECS  # here, not above: the family files import this module
+    from .harness import tolerance_of  # here, not above: the harness and the family files import this module
 
-    spec = SPECS.get(case.op)
-    return mismatch_mask(got, expected, spec.tolerances.get(case.dtype) if spec is not None else None)
+    return mismatch_mask(got, expected, tolerance_of(case))
 
 
 def max_pool_routing(case: Case, oracle, grads: dict) -> Finding | None:
@@ -252,6 +251,8 @@ def findings(case: Case, oracle, grads: dict, op_diagnose=None) -> list[Finding]
     found = []
     if op_diagnose is not None:
         finding = op_diagnose(case, oracle, grads)
+        if finding is not None and not isinstance(finding, Finding):
+            raise TypeError(f"the diagnosis of {case.op} returned {type(finding).__name__}, not a Finding or None")
         if finding is not None:
             found.append(finding)
     if failing:
@@ -269,8 +270,3 @@ def findings(case: Case, oracle, grads: dict, op_diagnose=None) -> list[Finding]
                 text = f"{_gradient_name(n)} errors {located}"
                 found.append(Finding("location", text, text, n, location=located))
     return found
-
-
-def explain(case: Case, oracle, grads: dict, op_diagnose=None) -> str:
-    """The findings as one line, most specific first; '' if nothing is recognised."""
-    return "; ".join(map(str, findings(case, oracle, grads, op_diagnose)))

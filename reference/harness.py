@@ -57,11 +57,11 @@ class Failure:
         return () if self.lost else (self.stage, self.kind, self.exception, self.at)
 
     @classmethod
-    def raised(cls, stage: str, exc: BaseException) -> "Failure":
-        """From an exception: a sandbox's own exceptions say what the hand-in raised and where (``raised``, ``at``)."""
-        frames = traceback.extract_tb(exc.__traceback__)
-        at = f"{frames[-1].filename}:{frames[-1].lineno}" if frames and getattr(exc, "report_location", True) else ""
-        return cls(stage, "raised", getattr(exc, "raised", "") or type(exc).__name__, getattr(exc, "at", "") or at,
+    def raised(cls, stage: str, exc: BaseException, at: str = "") -> "Failure":
+        """From an exception raised at ``at``. A sandbox's own exceptions say instead what the hand-in raised and
+        where (their ``raised`` and ``at``: '' when the worker did not say, or said something invalid)."""
+        said = getattr(exc, "raised", None)
+        return cls(stage, "raised", type(exc).__name__ if said is None else said, getattr(exc, "at", at),
                    bool(getattr(exc, "lost", False)))
 
 
@@ -128,10 +128,27 @@ def oracle(case: Case, seed: int) -> Oracle:
 def _raised(result: CaseResult, stage: str, exc: BaseException) -> CaseResult:
     """``result`` failed because ``stage`` raised ``exc``: its text and its typed :class:`Failure`."""
     frames = traceback.extract_tb(exc.__traceback__)
-    located = frames and getattr(exc, "report_location", True)
-    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if located else ""
-    result.error, result.failure = f"{stage} raised {type(exc).__name__}: {exc}{where}", Failure.raised(stage, exc)
+    at = f"{frames[-1].filename}:{frames[-1].lineno}" if frames and getattr(exc, "report_location", True) else ""
+    result.error = f"{stage} raised {type(exc).__name__}: {exc}" + (f" (at {at})" if at else "")
+    result.failure = Failure.raised(stage, exc, at)
     return result
+
+
+def tolerance_of(case: Case):
+    """The tolerance ``case`` is judged by: its op's override for its dtype (``OpSpec.tolerances``), else None
+    (the dtype's default)."""
+    spec = SPECS.get(case.op)
+    return spec.tolerances.get(case.dtype) if spec is not None else None
+
+
+def diagnose_failure(result: CaseResult, case: Case, ref: Oracle, grads: dict) -> None:
+    """Set ``result``'s findings (reference.diagnosis.findings) and their one-line text; a diagnosis is a bonus, so
+    one that fails says so in the text and never hides the failure."""
+    try:
+        result.findings = findings(case, ref, grads, SPECS[case.op].diagnose)
+        result.diagnosis = "; ".join(map(str, result.findings))
+    except Exception as exc:
+        result.diagnosis = f"(diagnosis unavailable: {type(exc).__name__}: {exc})"
 
 
 def _unusable(result: CaseResult, stage: str, kind: str, text: str) -> CaseResult:
@@ -171,8 +188,7 @@ def run_case(case: Case, impl, base_seed: int = 0, reference: Oracle | None = No
     except Exception:  # not a pair
         return _unusable(result, f"{case.op}_forward", "unusable",
                          f"{case.op}_forward must return (output, cache); got {type(returned).__name__}")
-    spec = SPECS.get(case.op)
-    tolerance = spec.tolerances.get(case.dtype) if spec is not None else None
+    tolerance = tolerance_of(case)
     result.checks.append(compare_array("out", out, ref.out, tolerance, dtype_policy=dtype_policy))
     try:
         grads = backward(upstream, cache)
@@ -194,9 +210,5 @@ def run_case(case: Case, impl, base_seed: int = 0, reference: Oracle | None = No
         result.checks.append(unchanged(f"input {name}", before, inputs[name]))
     result.checks.append(unchanged("upstream gradient dY", ref.upstream, upstream))
     if not result.ok and diagnose:
-        try:
-            result.findings = findings(case, ref, grads, SPECS[case.op].diagnose)
-            result.diagnosis = "; ".join(map(str, result.findings))
-        except Exception as exc:  # a diagnosis is a bonus; never let it hide the failure
-            result.diagnosis = f"(diagnosis unavailable: {type(exc).__name__}: {exc})"
+        diagnose_failure(result, case, ref, grads)
     return result

@@ -1,7 +1,8 @@
 """Every op the harness verifies, by name: the ``SPECS`` of every module in reference/families/, discovered.
 
 Adding a family is adding its file there (its ``SPECS`` list of OpSpec). Apart from the course formats
-(reference/grading/formats.py, a course's layer names mapped to ops), nothing else lists ops.
+(reference/grading/formats.py and course_grids.py: a course's layer names mapped to ops) and the
+rubrics (reference/grading/profiles/*.toml: points per op), nothing else lists ops.
 """
 from __future__ import annotations
 

@@ -5,9 +5,11 @@ provides ``<name>_forward`` / ``<name>_backward``), its family, its torch mirror
 (a function of reference.torch_ops or of the family file, held by reference), its case grid, per-dtype
 tolerance overrides, the diagnosis run when it fails, the inputs it is linear in
 (for the adjoint test), its benchmark shapes, whether manual_grads.lecture
-teaches it and which knobs the student report's shrinker turns. The registry discovers the family files. Apart from the course formats
-(reference/grading/formats.py, which map a course's own layer names to the ops
-that check them), nothing else lists ops.
+teaches it and which knobs the student report's shrinker turns. The registry
+discovers the family files. Apart from the course formats
+(reference/grading/formats.py and course_grids.py, which map a course's own layer
+names to the ops that check them) and the rubrics (reference/grading/profiles/*.toml,
+which give each op its points), nothing else lists ops.
 """
 from __future__ import annotations
 

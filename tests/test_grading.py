@@ -610,3 +610,24 @@ def test_a_transposed_convolution_that_spells_its_factor_stride_scores_full_mark
         assert "stride" in g.plan.bindings[name].params, g.plan.bindings[name]  # the redefinition is the one graded
         assert s[name].cases and s[name].score == s[name].max_score, (s[name].problem, s[name].reports[:1])
     assert all(v.score == v.max_score for v in s.values()), [(k, v.problem) for k, v in s.items() if v.problem]
+
+
+def test_resampling_layers_that_spell_their_factor_otherwise_are_graded(tmp_path):
+    """``Upsample1d(upsample_factor)`` and ``Downsample1d(downsample_factor)``: spellings the adapter has always
+    built, so they are bound and graded (full marks), not refused as not fitting the API."""
+    sub = copy(tmp_path, "mytorch_flat_2023")
+    append(next(sub.rglob("resampling.py")), """
+        _Up1d, _Down1d = Upsample1d, Downsample1d
+
+        class Upsample1d(_Up1d):
+            def __init__(self, upsample_factor):
+                _Up1d.__init__(self, upsample_factor)
+
+        class Downsample1d(_Down1d):
+            def __init__(self, downsample_factor):
+                _Down1d.__init__(self, downsample_factor)
+        """)
+    g = graded(sub, every=10)
+    s = by_name(g)
+    for name in ("Upsample1d", "Downsample1d"):
+        assert not s[name].problem and s[name].score == s[name].max_score, (s[name].problem, s[name].reports[:1])

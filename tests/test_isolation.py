@@ -527,6 +527,7 @@ def test_the_budget_cuts_a_call_short(tmp_path):
 def test_what_the_hand_in_raised_and_where_is_typed_and_checked(tmp_path):
     """The worker says what the hand-in raised and where; the grader keeps a type name and a file:line only."""
     from reference.grading.sandbox import HandInRaised
+    from reference.harness import Failure
 
     path = handin(tmp_path / "raiser", "raise KeyError('no such layer')")
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "raise KeyError" in text)
@@ -536,6 +537,9 @@ def test_what_the_hand_in_raised_and_where_is_typed_and_checked(tmp_path):
         ("sigmoid_forward", "raised", "KeyError", f"hostile.py:{line}", False)]
     forged = HandInRaised("the hand-in raised it", "KeyError; rm -rf /\n", "\x1b[31mlayers.py:3")
     assert (forged.raised, forged.at) == ("", "")
+    assert Failure.raised("sigmoid_forward", forged).exception == ""  # not the grader's class name
+    own = HandInRaised("the hand-in raised it", "ОшибкаСлоя", "hw2: final/layers.py:7")
+    assert (own.raised, own.at) == ("ОшибкаСлоя", "hw2: final/layers.py:7")
 
 
 # --- forged answers ------------------------------------------------------------------------------------------

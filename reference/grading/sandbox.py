@@ -67,11 +67,11 @@ class SandboxError(Exception):
     """The worker did not answer properly: timed out, died, sent something invalid, or the hand-in raised.
 
     The attributes are what reference.harness.Failure records: ``lost`` (nothing was learnt about the layer),
-    and, for :class:`HandInRaised`, ``raised`` and ``at`` (what the hand-in raised and where)."""
+    and, for :class:`HandInRaised`, ``raised`` and ``at`` (what the hand-in raised and where; '' when unknown)."""
 
     report_location = False  # the grader's own line is not where the problem is
     lost = False
-    raised = ""
+    raised = None  # None: the exception is the grader's own (its class names what happened); see HandInRaised
     at = ""
 
 
@@ -81,7 +81,7 @@ class HandInRaised(SandboxError):
 
     def __init__(self, message: str, raised: str = "", at: str = ""):
         super().__init__(message)
-        self.raised = raised if isinstance(raised, str) and _NAME.fullmatch(raised) else ""
+        self.raised = raised if _is_name(raised) else ""
         self.at = clean(at, 300) if isinstance(at, str) and _PLACE.fullmatch(at) else ""
 
 
@@ -101,8 +101,12 @@ class BudgetExhausted(SandboxError):
     lost = True
 
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,99}")
-_PLACE = re.compile(r"[^\x00-\x1f:]{1,300}:\d{1,9}")
+_PLACE = re.compile(r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]{1,300}:\d{1,9}")  # file:line, no control characters
+
+
+def _is_name(value) -> bool:
+    """A (dotted) Python identifier of at most 100 characters: what a class name can be, and nothing else."""
+    return isinstance(value, str) and 0 < len(value) <= 100 and all(p.isidentifier() for p in value.split("."))
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

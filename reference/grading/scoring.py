@@ -60,8 +60,9 @@ def convention_only(result: CaseResult) -> bool:
 
 def case_diagnoses(result: CaseResult) -> list[str]:
     """What one failing case is, named for a course summary, from its typed findings and failure: the
-    catalogue names or the op diagnosis of its first finding, 'not implemented', 'raised <Type>',
-    'timed out', 'budget exhausted' or 'worker lost'."""
+    catalogue names or the op diagnosis of its first finding, 'not implemented', 'raised <Type>' (or 'raised an
+    exception' when the worker did not say a valid type), 'cannot express the case', 'timed out', 'budget exhausted'
+    or 'worker lost'."""
     if result.findings:
         first = result.findings[0]
         return list(first.names) or [first.head]
@@ -72,7 +73,11 @@ def case_diagnoses(result: CaseResult) -> list[str]:
         return ["not implemented"]
     if failure.lost:
         return [{"TimedOut": "timed out", "BudgetExhausted": "budget exhausted"}.get(failure.exception, "worker lost")]
-    return [f"raised {failure.exception}"] if failure.kind == "raised" else []
+    if failure.kind != "raised":
+        return []
+    if failure.exception == "NotExpressible":  # the adapter: the hand-in's class cannot take this configuration
+        return ["cannot express the case"]
+    return [f"raised {failure.exception}" if failure.exception else "raised an exception"]
 
 
 def problem_diagnosis(problem: str) -> str:

@@ -24,6 +24,7 @@ import numpy as np
 from ...cases import per_dim
 from ...compare import mismatch_mask
 from ...diagnosis import where
+from ...harness import tolerance_of
 
 MAX_ROWS, MAX_COLS = 4, 6  # planes drawn
 TEXT_ROWS, TEXT_COLS = 2, 3  # planes in the text map
@@ -47,7 +48,7 @@ def have_matplotlib() -> bool:
     return True
 
 
-def difference(expected: np.ndarray, got) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str]:
+def difference(expected: np.ndarray, got, tolerance=None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str]:
     """(|got - expected| in expected's shape with NaN where got has no value, the wrong-element mask, got as compared
     (in expected's shape, NaN where missing), a note on how a wrong shape was compared)."""
     expected = np.asarray(expected, dtype=np.float64)
@@ -70,7 +71,7 @@ def difference(expected: np.ndarray, got) -> tuple[np.ndarray, np.ndarray, np.nd
                     f"wrong shape {got.shape}, expected {expected.shape}: nothing to compare")
     with np.errstate(invalid="ignore"):
         diff = np.abs(got - expected)
-    bad = mismatch_mask(np.nan_to_num(got, nan=np.inf), expected) | np.isnan(got)
+    bad = mismatch_mask(np.nan_to_num(got, nan=np.inf), expected, tolerance) | np.isnan(got)
     return diff, bad, got, note
 
 
@@ -116,7 +117,7 @@ def _axis_names(name: str) -> tuple[str, str]:
 
 def render(case, name: str, label: str, expected, got, mistakes=(), png: bool = True) -> Heatmap:
     """The heat-map of gradient ``name`` (shown as ``label``) of ``case``: title, pattern, text map, PNG."""
-    diff, bad, compared, note = difference(expected, got)
+    diff, bad, compared, note = difference(expected, got, tolerance_of(case))
     located = None
     if compared is not None and compared.shape == np.shape(expected) and not np.isnan(compared).any():
         try:

@@ -23,6 +23,7 @@ import re
 
 import numpy as np
 
+from ...harness import tolerance_of
 from ..sandbox import clean
 from . import heatmap, reproduce
 from .arrays import FULL, format_array
@@ -85,9 +86,10 @@ def _failing_outputs(found, call):
     return [o for o in ordered if checks.get(o.name) is False], [o for o in call.outputs if checks.get(o.name)]
 
 
-def _array_lines(label: str, expected, got) -> list[str]:
-    """The expected and the student's array, in full when small, '*' on the wrong elements."""
-    diff, bad, compared, note = heatmap.difference(expected, got)
+def _array_lines(label: str, expected, got, tolerance=None) -> list[str]:
+    """The expected and the student's array, in full when small, '*' on the wrong elements (outside ``tolerance``:
+    the case's, reference.harness.tolerance_of)."""
+    diff, bad, compared, note = heatmap.difference(expected, got, tolerance)
     expected = np.asarray(expected)
     lines = []
     if got is None:
@@ -97,7 +99,7 @@ def _array_lines(label: str, expected, got) -> list[str]:
     if expected.size <= FULL and got.size <= FULL:
         lines += [f"{label} expected (torch):", _indent(format_array(expected, bad)),
                   f"{label} yours (* = outside the tolerance{'' if same else f'; shape {got.shape}, expected {expected.shape}'}):",
-                  _indent(format_array(got, bad if same else _own_mask(expected, got)))]
+                  _indent(format_array(got, bad if same else _own_mask(expected, got, tolerance)))]
     else:
         lines.append(f"{label}: {expected.size} elements (too many to print), {int(bad.sum())} wrong; the first wrong ones:")
         for index in list(zip(*np.nonzero(bad)))[:5]:
@@ -109,7 +111,7 @@ def _array_lines(label: str, expected, got) -> list[str]:
     return lines
 
 
-def _own_mask(expected: np.ndarray, got: np.ndarray) -> np.ndarray | None:
+def _own_mask(expected: np.ndarray, got: np.ndarray, tolerance=None) -> np.ndarray | None:
     """The wrong elements of a ``got`` shaped unlike ``expected`` (same rank): index by index, and all beyond it."""
     if got.ndim != expected.ndim:
         return None
@@ -117,7 +119,7 @@ def _own_mask(expected: np.ndarray, got: np.ndarray) -> np.ndarray | None:
 
     mask = np.ones(got.shape, dtype=bool)
     common = tuple(slice(0, min(a, b)) for a, b in zip(got.shape, expected.shape))
-    mask[common] = mismatch_mask(got[common], expected[common])
+    mask[common] = mismatch_mask(got[common], expected[common], tolerance)
     return mask
 
 
@@ -144,7 +146,7 @@ def minimal_lines(found) -> list[str]:
             lines.append(f"  {label}: shape {np.shape(a)} (in the reproduction data)")
     failing, right = _failing_outputs(found, call)
     for o in failing:
-        lines += ["  " + line for line in _array_lines(o.label, o.expected, o.got)]
+        lines += ["  " + line for line in _array_lines(o.label, o.expected, o.got, tolerance_of(found.minimal.case))]
     if right:
         lines.append("  right: " + ", ".join(o.label for o in right))
     if maps:

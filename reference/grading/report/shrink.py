@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...cases import Case, case_label, per_dim
-from ...harness import CaseResult, oracle, run_case
+from ...harness import CaseResult, diagnose_failure, oracle, run_case
 from ...registry import SPECS
 
 BUDGET = 4.0  # seconds of shrinking per item (the brief: under 5 s)
@@ -265,13 +265,7 @@ class Runner:
         return capture
 
     def diagnose(self, capture: Capture, ref, grads) -> None:
-        from ...diagnosis import findings
-
-        try:
-            capture.result.findings = findings(capture.case, ref, grads, SPECS[capture.case.op].diagnose)
-            capture.result.diagnosis = "; ".join(map(str, capture.result.findings))
-        except Exception as exc:  # a diagnosis is a bonus; never let it hide the failure
-            capture.result.diagnosis = f"(diagnosis unavailable: {type(exc).__name__}: {exc})"
+        diagnose_failure(capture.result, capture.case, ref, grads)
 
 
 # --- the configuration space -------------------------------------------------------------------------
@@ -620,9 +614,9 @@ def _cut_oracle(case: Case, seed: int, around: Capture, gradient: str):
     centre = None
     expected, got = around.expected.get(gradient), around.got.get(gradient)
     if isinstance(got, np.ndarray) and expected is not None and got.shape == expected.shape:
-        from ...compare import mismatch_mask
+        from ...diagnosis import mismatches
 
-        wrong = np.argwhere(mismatch_mask(got, expected))
+        wrong = np.argwhere(mismatches(around.case, got, expected))
         centre = tuple(wrong[0]) if len(wrong) else None
     for name, new in inputs.items():
         old = around.inputs.get(name)
@@ -643,7 +637,7 @@ def _cut_oracle(case: Case, seed: int, around: Capture, gradient: str):
 
 
 class _Oracle:
-    """The oracle of a capture, in reference.harness.Oracle's shape (for explain)."""
+    """The oracle of a capture, in reference.harness.Oracle's shape (for the diagnosis)."""
 
     def __init__(self, capture: Capture):
         self.inputs, self.upstream, self.out = capture.inputs, capture.upstream, capture.expected["out"]
